@@ -1,0 +1,88 @@
+"""Flask app factory: Sign in with Microsoft (OIDC auth code + PKCE via `identity`) and call Microsoft Graph.
+
+`flask run` finds create_app itself; `gunicorn app:app` reads the lazily built `app` below.
+"""
+import functools
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+import app_config
+from webapp.authority_cache import AuthorityHttpCache
+from webapp.discovery import AuthorityMetadata
+from webapp.failures import SignInFailure
+from webapp.graph import GraphClient
+from webapp.id_token import IdTokenValidator
+from webapp.outbound import TimeoutSession
+from webapp.sessions import init_sessions, local_secret_key
+from webapp.signin import SignIn
+from webapp.views import make_views
+
+__version__ = "0.1.0"
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides=None) -> Flask:
+    """Build the app from defaults, then the environment, then overrides (tests use these)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(app_config.settings_from_env())
+    app.config.update(overrides or {})
+    problems = app_config.find_problems(app.config)
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or local_secret_key(app.instance_path)
+    init_sessions(app)
+    app.jinja_env.globals.update(
+        app_version=__version__, mock_authority=app_config.is_true(app.config["LOCAL_MOCK_AUTHORITY"]))
+    _register_error_pages(app)
+    if problems:
+        log.warning("configuration incomplete: %s", ", ".join(p.setting for p in problems))
+        _serve_config_page(app, problems)
+        return app
+
+    http = TimeoutSession(float(app.config["HTTP_CONNECT_TIMEOUT"]), float(app.config["HTTP_READ_TIMEOUT"]))
+    metadata = AuthorityMetadata(app.config["AUTHORITY"], http)
+    validator = IdTokenValidator(metadata, app.config["CLIENT_ID"],
+                                 app_config.tenant_list(app.config["ALLOWED_TENANTS"]))
+    signin = SignIn(app.config, http_client=http, http_cache=AuthorityHttpCache(), validator=validator)
+    app.register_blueprint(make_views(signin, GraphClient(http), metadata, app.config["ENDPOINT"]))
+    return app
+
+
+def _serve_config_page(app, problems):
+    """Answer every page with the list of settings to fix, so a half-configured app still starts."""
+
+    @app.before_request
+    def config_page():
+        if request.endpoint != "static":
+            return render_template("errors/config.html", problems=problems), 503
+
+
+def _register_error_pages(app):
+    @app.errorhandler(SignInFailure)
+    def sign_in_failure(failure):
+        log.warning("sign-in failed: %s", failure.log_fields())
+        return render_template("errors/auth.html", failure=failure), failure.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return render_template("errors/http.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        log.exception("unexpected error on %s", request.path)
+        return render_template("errors/http.html", error=None), 500
+
+
+@functools.cache
+def _app_for_servers():
+    from dotenv import load_dotenv
+
+    load_dotenv()  # gunicorn does not read .env itself (the Flask CLI does)
+    return create_app()
+
+
+def __getattr__(name):
+    # Building on first access, not at import, keeps `import app` free of side effects for tests.
+    if name in ("app", "application"):
+        return _app_for_servers()
+    raise AttributeError(name)

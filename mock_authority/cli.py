@@ -1,0 +1,85 @@
+"""Command line: run the mock in the foreground and print the .env lines an app needs."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from .config import DEFAULT_REDIRECT_URI, MockConfig
+from .server import MockAuthority
+from .users import make_user
+
+DEMO_SCOPE = "User.ReadBasic.All"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options map 1:1 onto MockConfig fields (dest = field name; a test checks it)."""
+    defaults = MockConfig()
+    parser = argparse.ArgumentParser(prog="python -m mock_authority", description=__doc__)
+    parser.add_argument("--client-id", dest="client_id", help="app's client id (default: a new GUID)")
+    parser.add_argument("--client-secret", dest="client_secret", help="app's secret (default: generated)")
+    parser.add_argument("--redirect-uri", dest="redirect_uris", action="append", metavar="URI",
+                        help=f"registered redirect URI, repeatable (default: {DEFAULT_REDIRECT_URI})")
+    parser.add_argument("--tenant-id", dest="tenant_id", help="tenant id (default: a new GUID)")
+    parser.add_argument("--host", dest="host", default=defaults.host, help="host name used in URLs")
+    parser.add_argument("--port", dest="port", type=int, default=defaults.port,
+                        help="https back-channel port (0 = free port)")
+    parser.add_argument("--front-port", dest="front_port", type=int, default=defaults.front_port,
+                        help="plain-http browser port (0 = free port)")
+    parser.add_argument("--users", dest="users", metavar="JSON_FILE",
+                        help="JSON list of users ({name, upn, ...}); default: seeded demo users")
+    for field in ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime", "code_lifetime"):
+        parser.add_argument(f"--{field.replace('_', '-')}", dest=field, type=int,
+                            default=getattr(defaults, field), help="seconds")
+    parser.add_argument("--graph-latency", dest="graph_latency", type=float, default=defaults.graph_latency,
+                        help="seconds added to every Graph call")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    """Turn parsed options into a MockConfig."""
+    values = dict(vars(args))
+    values["redirect_uris"] = tuple(values["redirect_uris"] or (DEFAULT_REDIRECT_URI,))
+    if values["users"]:
+        with open(values["users"], encoding="utf-8") as handle:
+            values["users"] = tuple(make_user(**entry) for entry in json.load(handle))
+    return MockConfig(**values)
+
+
+def env_lines(mock: MockAuthority) -> list[str]:
+    """The settings an app needs, as .env lines."""
+    config = mock.config
+    return [
+        f"AUTHORITY={mock.authority}",
+        f"CLIENT_ID={config.client_id}",
+        f"CLIENT_SECRET={config.client_secret}",
+        f"REDIRECT_URI={config.redirect_uris[0]}",
+        f"ENDPOINT={mock.graph_endpoint}",
+        f"SCOPE={DEMO_SCOPE}",
+        f"REQUESTS_CA_BUNDLE={mock.ca_bundle}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run until Ctrl-C or SIGTERM, then stop cleanly (the CA bundle is deleted)."""
+    config = config_from_args(build_parser().parse_args(argv))
+    stop = threading.Event()
+    # SIGTERM takes the same clean path as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with MockAuthority(config, log_requests=True) as mock:
+        print("# Mock identity platform running; paste into .env (Ctrl-C stops):", flush=True)
+        for line in env_lines(mock):
+            print(line, flush=True)
+        print(f"# Browser pages: {mock.front_url}   Control API: {mock.front_url}/_mock/", flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

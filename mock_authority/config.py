@@ -1,0 +1,50 @@
+"""The mock's configuration: one frozen dataclass shared by the factory, the thread runner and the CLI."""
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from .users import DemoUser, seed_users
+
+DEFAULT_REDIRECT_URI = "http://localhost:5000/getAToken"
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Settings of one mock identity platform + Graph; None ids/secrets/users are generated at start."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uris: tuple[str, ...] = (DEFAULT_REDIRECT_URI,)
+    tenant_id: str | None = None
+    host: str = "localhost"
+    port: int = 0
+    front_port: int = 0
+    users: tuple[DemoUser, ...] | None = None
+    access_token_lifetime: int = 3600
+    id_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 86400
+    code_lifetime: int = 600
+    graph_latency: float = 0.0
+
+    def resolved(self) -> "MockConfig":
+        """Fill in generated tenant/client ids, secret and demo users (never real values)."""
+        return dataclasses.replace(
+            self,
+            client_id=self.client_id or str(uuid.uuid4()),
+            client_secret=self.client_secret or secrets.token_urlsafe(32),
+            tenant_id=self.tenant_id or str(uuid.uuid4()),
+            redirect_uris=tuple(self.redirect_uris),
+            users=tuple(self.users) if self.users is not None else seed_users(),
+        )
+
+
+def config_from(config: MockConfig | None = None, **overrides) -> MockConfig:
+    """Merge keyword overrides (MockConfig field names only) into a config."""
+    known = {f.name for f in dataclasses.fields(MockConfig)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(f"unknown MockConfig option(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(config or MockConfig(), **overrides)

@@ -1,0 +1,96 @@
+"""The /_mock/* control API: the same operations as MockState, over JSON for demo and browser use."""
+from __future__ import annotations
+
+import dataclasses
+
+from flask import Blueprint, jsonify, request
+
+from .runtime import current_state
+
+bp = Blueprint("control", __name__, url_prefix="/_mock")
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _bad_request(message: str):
+    return jsonify({"error": "bad_request", "message": message}), 400
+
+
+@bp.post("/reset")
+def reset():
+    """Forget codes, tokens, faults, log, clock offset and SSO sessions; re-seed users."""
+    current_state().reset()
+    return jsonify({"status": "reset"})
+
+
+@bp.post("/faults")
+def add_fault():
+    """Queue a one-shot fault: {"endpoint", "kind", ...params}."""
+    body = _body()
+    endpoint, kind = body.pop("endpoint", None), body.pop("kind", None)
+    try:
+        fault = current_state().enqueue_fault(str(endpoint), str(kind), **body)
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify(dataclasses.asdict(fault)), 201
+
+
+@bp.get("/faults")
+def list_faults():
+    """Faults still queued."""
+    return jsonify([dataclasses.asdict(f) for f in current_state().faults])
+
+
+@bp.get("/requests")
+def list_requests():
+    """The request log (no secrets, codes or tokens are ever recorded); ?endpoint= filters it."""
+    state = current_state()
+    endpoint = request.args.get("endpoint")
+    records = state.requests_to(endpoint) if endpoint else state.requests
+    return jsonify([dataclasses.asdict(r) for r in records])
+
+
+@bp.delete("/requests")
+def clear_requests():
+    """Empty the request log."""
+    current_state().clear_requests()
+    return jsonify({"status": "cleared"})
+
+
+@bp.post("/clock")
+def clock():
+    """Advance the injected clock: {"advance": seconds}."""
+    try:
+        offset = current_state().advance_clock(float(_body().get("advance", 0)))
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({"offset": offset})
+
+
+@bp.get("/users")
+def list_users():
+    """The directory, with DemoUser field names."""
+    return jsonify([u._asdict() for u in current_state().users])
+
+
+@bp.post("/users")
+def add_user():
+    """Add a user: {"name", "upn", ...optional DemoUser fields}."""
+    try:
+        user = current_state().add_user(**_body())
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify(user._asdict()), 201
+
+
+@bp.post("/settings")
+def settings():
+    """Change access_token_lifetime, id_token_lifetime, refresh_token_lifetime, code_lifetime, graph_latency."""
+    try:
+        in_force = current_state().configure(**_body())
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify(in_force)

@@ -1,0 +1,257 @@
+"""Microsoft Graph endpoints: /v1.0/me, /v1.0/users, /v1.0/users/{id|upn}, and the OIDC UserInfo endpoint."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import urllib.parse
+import uuid
+
+import jwt
+from flask import Blueprint, Response, request
+
+from . import tokens
+from .errors import graph_error
+from .keys import b64url
+from .runtime import current_state, current_urls
+
+bp = Blueprint("graph", __name__)
+
+# Default properties of a user, in Graph's order (reference section 8).
+USER_PROPERTIES = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                   "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
+_PROPERTY_BY_LOWER = {name.lower(): name for name in USER_PROPERTIES}
+# Delegated permissions that let a user read a directory user (least privilege first).
+USERS_SCOPES = frozenset({"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All",
+                          "Directory.Read.All", "Directory.ReadWrite.All"})
+ME_SCOPES = USERS_SCOPES | {"User.Read", "User.ReadWrite"}
+DEFAULT_PAGE_SIZE = 100
+GRAPH_AUDIENCES = (tokens.GRAPH_APP_ID, "https://graph.microsoft.com")
+SKIPTOKEN_PREFIX = "mockskip:"
+UNSUPPORTED_OPTIONS = ("$filter", "$search", "$orderby", "$count", "$expand")
+
+
+def user_json(user) -> dict:
+    """A user's default Graph properties; unset values are null, businessPhones is a list."""
+    return {
+        "businessPhones": list(user.business_phones),
+        "displayName": user.name,
+        "givenName": user.given_name,
+        "jobTitle": user.job_title,
+        "mail": user.mail,
+        "mobilePhone": user.mobile_phone,
+        "officeLocation": user.office_location,
+        "preferredLanguage": user.preferred_language,
+        "surname": user.surname,
+        "userPrincipalName": user.upn,
+        "id": user.oid,
+    }
+
+
+def _ok(body: dict) -> Response:
+    request_id = str(uuid.uuid4())
+    response = Response(json.dumps(body), status=200,
+                        content_type="application/json;odata.metadata=minimal;odata.streaming=true;"
+                                     "IEEE754Compatible=false;charset=utf-8")
+    response.headers["request-id"] = request_id
+    response.headers["client-request-id"] = request.headers.get("client-request-id") or request_id
+    response.headers["OData-Version"] = "4.0"
+    return response
+
+
+def _error(status: int, code: str | None = None, message: str | None = None, retry_after=None) -> Response:
+    return graph_error(status, current_state().now(), code, message, retry_after)
+
+
+def _before_answer():
+    """Apply latency and a queued Graph fault; returns an error response or None."""
+    state = current_state()
+    latency = state.setting("graph_latency")
+    if latency:
+        time.sleep(latency)
+    fault = state.take_fault("graph")
+    if fault is None:
+        return None
+    if fault.kind == "slow":
+        time.sleep(fault.params["delay"])
+        return None
+    status = fault.params["status"]
+    retry_after = fault.params.get("retry_after", 5) if status in (429, 503) else None
+    return _error(status, retry_after=retry_after)
+
+
+def _authorize(allowed: frozenset[str]):
+    """Validate the bearer token (RS256, aud, exp on the mock clock) and its scp; returns (claims, error)."""
+    state = current_state()
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None, _error(401, message="Access token is empty.")
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("kid") != state.keys.kid:
+            return None, _error(401, message="Access token validation failure. Unknown signing key.")
+        # Lifetimes are checked below against the injected clock, not PyJWT's wall clock.
+        claims = jwt.decode(token, state.keys.public_key, algorithms=["RS256"],
+                            options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
+                                     "verify_iat": False, "verify_iss": False})
+    except jwt.PyJWTError:
+        return None, _error(401, message="IDX14100: JWT is not well formed or its signature is invalid.")
+    if claims.get("aud") not in GRAPH_AUDIENCES:
+        return None, _error(401, message="Access token validation failure. Invalid audience.")
+    if claims.get("iss") != current_urls().sts_issuer or claims.get("tid") != state.config.tenant_id:
+        return None, _error(401, message="Access token validation failure. Invalid issuer.")
+    now = state.now()
+    if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
+        return None, _error(401, message="Lifetime validation failed, the token is expired.")
+    if isinstance(claims.get("nbf"), int) and claims["nbf"] > now + 300:
+        return None, _error(401, message="Lifetime validation failed, the token is not yet valid.")
+    if not set(str(claims.get("scp", "")).split()) & allowed:
+        return None, _error(403)
+    return claims, None
+
+
+def _parse_select():
+    """$select as canonical property names; returns (names or None, error)."""
+    raw = request.args.get("$select")
+    if raw is None:
+        return None, None
+    names = []
+    for part in (p.strip() for p in raw.split(",")):
+        name = _PROPERTY_BY_LOWER.get(part.lower())
+        if name is None:
+            return None, _error(400, "Request_BadRequest",
+                                f"Could not find a property named '{part}' on type 'microsoft.graph.user'.")
+        if name not in names:
+            names.append(name)
+    return names, None
+
+
+def _context(select, entity: bool) -> str:
+    base = f"{request.host_url.rstrip('/')}/v1.0/$metadata#users"
+    if select:
+        base += f"({','.join(select)})"
+    return base + ("/$entity" if entity else "")
+
+
+def _project(user, select) -> dict:
+    data = user_json(user)
+    return {k: data[k] for k in select} if select else data
+
+
+def _single(user, select) -> Response:
+    return _ok({"@odata.context": _context(select, entity=True), **_project(user, select)})
+
+
+@bp.get("/v1.0/me", endpoint="graph_me")
+def me():
+    """The signed-in user."""
+    error = _before_answer()
+    if error is not None:
+        return error
+    claims, error = _authorize(ME_SCOPES)
+    if error is not None:
+        return error
+    select, error = _parse_select()
+    if error is not None:
+        return error
+    user = current_state().find_user(claims.get("oid", ""))
+    if user is None:
+        return _error(404, message=f"Resource '{claims.get('oid')}' does not exist or one of its queried "
+                                   "reference-property objects are not present.")
+    return _single(user, select)
+
+
+@bp.get("/v1.0/users/<path:key>", endpoint="graph_user")
+def user(key: str):
+    """One user by object id or userPrincipalName."""
+    error = _before_answer()
+    if error is not None:
+        return error
+    _, error = _authorize(USERS_SCOPES)
+    if error is not None:
+        return error
+    select, error = _parse_select()
+    if error is not None:
+        return error
+    found = current_state().find_user(key)
+    if found is None:
+        return _error(404, message=f"Resource '{key}' does not exist or one of its queried reference-property "
+                                   "objects are not present.")
+    return _single(found, select)
+
+
+@bp.get("/v1.0/users", endpoint="graph_users")
+def users():
+    """The directory, paged with $top and @odata.nextLink ($skiptoken)."""
+    error = _before_answer()
+    if error is not None:
+        return error
+    _, error = _authorize(USERS_SCOPES)
+    if error is not None:
+        return error
+    args = request.args
+    if "$skip" in args:
+        return _error(400, "Request_BadRequest", "'$skip' is not supported by the service.")
+    for option in UNSUPPORTED_OPTIONS:
+        if option in args:
+            return _error(400, "Request_UnsupportedQuery", f"The mock does not support the query option "
+                                                           f"'{option}'.")
+    top = args.get("$top")
+    if top is not None and not (top.isdigit() and 1 <= int(top) <= 999):
+        return _error(400, "Request_BadRequest",
+                      f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.")
+    size = int(top) if top is not None else DEFAULT_PAGE_SIZE
+    offset, error = _parse_skiptoken(args.get("$skiptoken"))
+    if error is not None:
+        return error
+    select, error = _parse_select()
+    if error is not None:
+        return error
+    everyone = current_state().users
+    body = {"@odata.context": _context(select, entity=False)}
+    if offset + size < len(everyone):
+        body["@odata.nextLink"] = _next_link(offset + size)
+    body["value"] = [_project(u, select) for u in everyone[offset:offset + size]]
+    return _ok(body)
+
+
+def _parse_skiptoken(token: str | None):
+    if token is None:
+        return 0, None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        raw = base64.urlsafe_b64decode(padded).decode()
+        if raw.startswith(SKIPTOKEN_PREFIX):
+            return int(raw[len(SKIPTOKEN_PREFIX):]), None
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    return 0, _error(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
+
+
+def _next_link(offset: int) -> str:
+    """Keep every other query option; Graph writes the $ names unescaped."""
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k != "$skiptoken"]
+    kept.append(("$skiptoken", b64url(f"{SKIPTOKEN_PREFIX}{offset}".encode())))
+    query = "&".join(f"{k}={urllib.parse.quote(v, safe=',')}" for k, v in kept)
+    return f"{request.base_url}?{query}"
+
+
+@bp.route("/oidc/userinfo", methods=["GET", "POST"], endpoint="userinfo")
+def userinfo():
+    """OIDC UserInfo (Graph-hosted in Entra): needs an access token with the openid scope."""
+    claims, error = _authorize(frozenset({"openid"}))
+    if error is not None:
+        return error
+    found = current_state().find_user(claims.get("oid", ""))
+    if found is None:
+        return _error(404)
+    info = {
+        "sub": tokens.pairwise_sub(found.oid, claims.get("appid", ""), current_state().config.tenant_id),
+        "name": found.name,
+        "family_name": found.surname,
+        "given_name": found.given_name,
+        "email": found.mail,
+    }
+    return Response(json.dumps(info), 200, content_type="application/json; charset=utf-8")

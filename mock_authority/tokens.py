@@ -1,0 +1,145 @@
+"""Token contents: scopes, ID token (v2.0) and Graph access token (v1 shape), and the ID-token defects."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+
+from .keys import b64url
+from .users import DemoUser
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_RESOURCE = "https://graph.microsoft.com/"
+OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+
+
+def split_scopes(value: str | None) -> list[str]:
+    """A space-separated scope parameter as a list, order kept, duplicates dropped."""
+    seen: list[str] = []
+    for scope in (value or "").split():
+        if scope not in seen:
+            seen.append(scope)
+    return seen
+
+
+def resource_scopes(scopes) -> tuple[str, ...]:
+    """The non-OIDC scopes, in the form the client sent them."""
+    return tuple(s for s in scopes if s.lower() not in OIDC_SCOPES)
+
+
+def short_scope(scope: str) -> str:
+    """Graph scope without the resource prefix (the form used in scp)."""
+    return scope[len(GRAPH_RESOURCE):] if scope.lower().startswith(GRAPH_RESOURCE) else scope
+
+
+def granted_scope_string(resources: tuple[str, ...]) -> str:
+    """The token response's scope: requested resource scopes verbatim plus openid/profile/email (section 4.2)."""
+    if any(s.lower().startswith(GRAPH_RESOURCE) for s in resources):
+        return " ".join(("openid", "profile", "email", *resources))
+    return " ".join((*resources, "profile", "openid", "email"))
+
+
+def pairwise_sub(oid: str, audience: str, tenant_id: str) -> str:
+    """A stable per-app subject, like Entra's pairwise sub (43 base64url chars)."""
+    return b64url(hashlib.sha256(f"{oid}|{audience}|{tenant_id}".encode()).digest())
+
+
+def client_info(oid: str, tenant_id: str) -> str:
+    """Unpadded base64url of {"uid","utid"} (section 6)."""
+    return b64url(json.dumps({"uid": oid, "utid": tenant_id}, separators=(",", ":")).encode())
+
+
+def _opaque(n: int = 24) -> str:
+    return secrets.token_urlsafe(n)
+
+
+def id_token_claims(*, now: float, lifetime: int, issuer: str, client_id: str, tenant_id: str,
+                    user: DemoUser, nonce: str | None, sid: str, scopes) -> dict:
+    """Claims of a v2.0 ID token (section 5)."""
+    iat = int(now)
+    claims = {
+        "aud": client_id,
+        "iss": issuer,
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + int(lifetime),
+        "aio": _opaque(),
+        "login_hint": b64url(f"mock-login-hint|{user.oid}|{tenant_id}".encode()),
+        "name": user.name,
+        "oid": user.oid,
+        "preferred_username": user.preferred_username,
+        "rh": "1.A" + _opaque(16) + ".",
+        "sid": sid,
+        "sub": pairwise_sub(user.oid, client_id, tenant_id),
+        "tid": tenant_id,
+        "uti": _opaque(16),
+        "ver": "2.0",
+    }
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if "email" in {s.lower() for s in scopes} and user.mail:
+        claims["email"] = user.mail
+    return claims
+
+
+def access_token_claims(*, now: float, lifetime: int, sts_issuer: str, client_id: str, tenant_id: str,
+                        user: DemoUser, scp: str) -> dict:
+    """Claims of a Graph access token in the v1 shape Graph receives (section 6)."""
+    iat = int(now)
+    return {
+        "aud": GRAPH_APP_ID,
+        "iss": sts_issuer,
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + int(lifetime),
+        "acct": 0,
+        "aio": _opaque(),
+        "amr": ["pwd"],
+        "app_displayname": "mock-authority client",
+        "appid": client_id,
+        "appidacr": "1",
+        "family_name": user.surname,
+        "given_name": user.given_name,
+        "idtyp": "user",
+        "ipaddr": "127.0.0.1",
+        "name": user.name,
+        "oid": user.oid,
+        "platf": "3",
+        "rh": "1.A" + _opaque(16) + ".",
+        "scp": scp,
+        "sid": str(uuid.uuid4()),
+        "sub": pairwise_sub(user.oid, GRAPH_APP_ID, tenant_id),
+        "tid": tenant_id,
+        "unique_name": user.upn,
+        "upn": user.upn,
+        "uti": _opaque(16),
+        "ver": "1.0",
+    }
+
+
+def apply_id_token_fault(kind: str, claims: dict, lifetime: int) -> dict:
+    """Return a copy of ID-token claims with the defect a claims-level fault advertises."""
+    claims = dict(claims)
+    now = claims["iat"]
+    if kind == "id_token_wrong_aud":
+        claims["aud"] = str(uuid.uuid4())
+    elif kind == "id_token_wrong_iss":
+        claims["iss"] = claims["iss"].replace(claims["tid"], str(uuid.uuid4()))
+    elif kind == "id_token_expired":
+        # Expired by an hour: well beyond identity's 210 s skew.
+        claims["exp"] = now - 3600
+        claims["iat"] = claims["nbf"] = claims["exp"] - int(lifetime)
+    elif kind == "id_token_not_yet_valid":
+        claims["iat"] = claims["nbf"] = now + 3600
+        claims["exp"] = claims["nbf"] + int(lifetime)
+    elif kind == "id_token_wrong_nonce":
+        claims["nonce"] = secrets.token_hex(32)
+    return claims
+
+
+def break_signature(token: str) -> str:
+    """Alter the signature segment so it no longer verifies (still valid base64url)."""
+    head, payload, signature = token.split(".")
+    first = "A" if signature[0] != "A" else "B"
+    return f"{head}.{payload}.{first}{signature[1:]}"

@@ -1,0 +1,58 @@
+"""Demo directory users: fake people with @contoso.example names and fresh object ids."""
+from __future__ import annotations
+
+import uuid
+from typing import NamedTuple
+
+
+class DemoUser(NamedTuple):
+    """One directory user, with the claims and Graph properties the mock serves for it."""
+
+    oid: str
+    name: str
+    upn: str
+    given_name: str | None = None
+    surname: str | None = None
+    mail: str | None = None
+    job_title: str | None = None
+    office_location: str | None = None
+    mobile_phone: str | None = None
+    business_phones: tuple[str, ...] = ()
+    preferred_language: str | None = "en-US"
+
+    @property
+    def preferred_username(self) -> str:
+        """The ID token's preferred_username: Entra puts the UPN there for work accounts."""
+        return self.upn
+
+
+def make_user(name: str, upn: str, oid: str | None = None, **fields) -> DemoUser:
+    """Build a DemoUser, deriving the unset name parts and mail from name and UPN."""
+    given, _, surname = name.partition(" ")
+    fields.setdefault("given_name", given or None)
+    fields.setdefault("surname", surname or None)
+    fields.setdefault("mail", upn)
+    if "business_phones" in fields:
+        fields["business_phones"] = tuple(fields["business_phones"] or ())
+    return DemoUser(oid=oid or str(uuid.uuid4()), name=name, upn=upn, **fields)
+
+
+# Fictional people on a reserved (.example) domain; oids are generated per process.
+_SEED = (
+    ("Adele Vance", "AdeleV", "Retail Manager", "18/2111"),
+    ("Alex Wilber", "AlexW", "Marketing Assistant", "131/1104"),
+    ("Diego Siciliani", "DiegoS", "HR Manager", "14/1108"),
+    ("Grady Archie", "GradyA", "Designer", "19/2109"),
+    ("Isaiah Langer", "IsaiahL", "Sales Rep", "20/1101"),
+    ("Johanna Lorenz", "JohannaL", "Senior Engineer", "23/2102"),
+    ("Lee Gu", "LeeG", None, None),
+    ("Megan Bowen", "MeganB", "Marketing Manager", "12/1110"),
+)
+
+
+def seed_users() -> tuple[DemoUser, ...]:
+    """Return a fresh set of demo users with new object ids."""
+    return tuple(
+        make_user(name, f"{alias}@contoso.example", job_title=job, office_location=office)
+        for name, alias, job, office in _SEED
+    )

@@ -1,0 +1,87 @@
+"""`make run`: serve the app on http://localhost:5000, on the local mock authority unless a .env is configured.
+
+With a .env, the app talks to whatever AUTHORITY it names (normally the real Entra ID) unchanged.
+"""
+import argparse
+import contextlib
+import os
+import secrets
+import sys
+import threading
+import uuid
+
+from dotenv import load_dotenv
+from werkzeug.serving import make_server
+
+from app import create_app
+
+
+@contextlib.contextmanager
+def serve(host="127.0.0.1", port=5000, env_file=".env", overrides=None):
+    """Start the app (and the mock authority when env_file is absent) in threads; yield (app_url, mock or None)."""
+    server = make_server(host, port, app=None, threaded=True)  # bind first: port 0 picks a free one
+    app_url = f"http://localhost:{server.server_port}"
+    with contextlib.ExitStack() as stack:
+        mock = None
+        if os.path.exists(env_file):
+            load_dotenv(env_file)
+        else:
+            mock = stack.enter_context(_mock_authority(app_url))
+        server.app = create_app(overrides)
+        stack.enter_context(_running(server))
+        yield app_url, mock
+
+
+@contextlib.contextmanager
+def _mock_authority(app_url):
+    from mock_authority import MockConfig, run_in_thread
+
+    config = MockConfig(client_id=str(uuid.uuid4()), client_secret=secrets.token_urlsafe(32),
+                        redirect_uris=(f"{app_url}/getAToken",))
+    with run_in_thread(config) as mock:
+        os.environ.update({
+            "AUTHORITY": mock.authority, "CLIENT_ID": config.client_id, "CLIENT_SECRET": config.client_secret,
+            "REDIRECT_URI": f"{app_url}/getAToken", "ENDPOINT": mock.graph_endpoint,
+            "REQUESTS_CA_BUNDLE": mock.ca_bundle, "LOCAL_MOCK_AUTHORITY": "1",
+        })
+        yield mock
+
+
+@contextlib.contextmanager
+def _running(server):
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    try:
+        server = serve(port=args.port)
+        app_url, mock = server.__enter__()
+    except OSError as exc:
+        print(f"Cannot listen on port {args.port}: {exc.strerror}. Stop what uses it, or pass --port.")
+        return 1
+    if mock:
+        print(f"No .env found: using the local mock authority at {mock.authority} (demo users only).")
+        print(f"Its sign-in pages are served at {mock.front_url}; create .env from .env.sample to use Entra ID.")
+    else:
+        print("Using the settings in .env.")
+    print(f"Open {app_url} in your browser. Ctrl-C stops.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("Stopped.")
+    finally:
+        server.__exit__(None, None, None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The pieces of the web app that app.py wires together."""

@@ -1,0 +1,38 @@
+"""ID-token claims, each with a one-line meaning, for the signed-in page."""
+from datetime import datetime, timezone
+
+MEANINGS = {
+    "iss": "Issuer: the authority (and tenant) that signed the token.",
+    "aud": "Audience: the app the token was issued for (our client id).",
+    "tid": "Tenant id: the directory the user signed in from.",
+    "oid": "Object id: the user's id in that tenant, the same in every app (Graph's id).",
+    "sub": "Subject: the user's id for this app only (pairwise).",
+    "preferred_username": "The user's sign-in name; may change, so never use it to authorize.",
+    "name": "The user's display name.",
+    "email": "Email address, when the tenant provides one.",
+    "iat": "Issued at.",
+    "nbf": "Not valid before.",
+    "exp": "Expires at.",
+    "nonce": "Binds the token to the sign-in request that asked for it.",
+    "ver": "Token version.",
+    "sid": "The user's session id at the authority.",
+    "uti": "Token id, unique per token.",
+    "login_hint": "Opaque hint the app may pass back when signing out.",
+}
+TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
+
+
+def claim_rows(claims: dict) -> list:
+    """(name, value as text, meaning) for each claim, the well-known ones first."""
+    known = [name for name in MEANINGS if name in claims]
+    others = sorted(name for name in claims if name not in MEANINGS)
+    return [(name, _display(name, claims[name]), MEANINGS.get(name, "")) for name in known + others]
+
+
+def _display(name, value) -> str:
+    if name in TIME_CLAIMS and isinstance(value, (int, float)):
+        moment = datetime.fromtimestamp(value, tz=timezone.utc)
+        return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({int(value)})"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    return str(value)

@@ -1,0 +1,91 @@
+"""ID-token validation, done before any token reaches the session.
+
+Since msal 1.38 token acquisition only decodes the ID token and checks its nonce; identity checks only `exp`.
+The signature, audience, issuer, lifetime and tenant are the application's job
+(https://learn.microsoft.com/entra/identity-platform/id-tokens#validate-tokens).
+"""
+import logging
+import re
+
+import jwt
+import msal
+import requests
+
+log = logging.getLogger(__name__)
+
+CLOCK_SKEW = 120  # seconds of leeway for exp/nbf/iat between us and the authority
+GUID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+
+
+class IdTokenRejected(Exception):
+    """The ID token failed validation. Deliberately not a ValueError, which identity would swallow."""
+
+    def __init__(self, reason: str, error: str = "invalid_id_token"):
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+class IdTokenValidator:
+    """Checks signature (authority's JWKS), aud, iss (per tenant for multi-tenant authorities), times, tenant."""
+
+    def __init__(self, metadata, client_id: str, allowed_tenants=()):
+        self._metadata = metadata
+        self._client_id = client_id
+        self._allowed_tenants = {tenant.lower() for tenant in allowed_tenants}
+
+    def validate(self, id_token: str) -> dict:
+        """Return the verified claims, or raise IdTokenRejected."""
+        try:
+            header = jwt.get_unverified_header(id_token)
+            unverified = jwt.decode(id_token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise IdTokenRejected("the ID token is not a well-formed JWT") from None
+        if header.get("alg") != "RS256":
+            raise IdTokenRejected(f"unexpected signing algorithm {str(header.get('alg'))[:20]!r}")
+        tenant = str(unverified.get("tid", "")).lower()
+        if not GUID.match(tenant):
+            raise IdTokenRejected("the ID token has no valid tenant id (tid)")
+        try:
+            key = self._metadata.signing_key(str(header.get("kid", "")))
+            document = self._metadata.document()
+        except (requests.RequestException, ValueError) as exc:
+            raise IdTokenRejected(f"the authority's signing keys are unavailable ({type(exc).__name__})",
+                                  error="authority_unreachable") from None
+        if key is None:
+            raise IdTokenRejected("the ID token was signed with a key the authority does not publish")
+        issuer = str(document.get("issuer", "")).replace("{tenantid}", tenant)
+        try:
+            claims = jwt.decode(
+                id_token, key, algorithms=["RS256"], audience=self._client_id, issuer=issuer,
+                leeway=CLOCK_SKEW, options={"require": ["exp", "iat", "aud", "iss"]})
+        except jwt.InvalidSignatureError:
+            raise IdTokenRejected("the ID token's signature is invalid") from None
+        except jwt.InvalidAudienceError:
+            raise IdTokenRejected("the ID token was issued for another application (aud)") from None
+        except jwt.InvalidIssuerError:
+            raise IdTokenRejected("the ID token was issued by an unexpected issuer (iss)") from None
+        except jwt.ExpiredSignatureError:
+            raise IdTokenRejected("the ID token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise IdTokenRejected("the ID token is not valid yet (nbf/iat in the future)") from None
+        except jwt.PyJWTError as exc:
+            raise IdTokenRejected(f"the ID token is invalid ({type(exc).__name__})") from None
+        if self._allowed_tenants and tenant not in self._allowed_tenants:
+            raise IdTokenRejected(f"users from tenant {tenant} may not sign in to this app",
+                                  error="tenant_not_allowed")
+        return claims
+
+
+class ValidatingTokenCache(msal.SerializableTokenCache):
+    """An MSAL token cache that refuses a token response whose ID token does not validate."""
+
+    def __init__(self, validator: IdTokenValidator):
+        super().__init__()
+        self._validator = validator
+
+    def add(self, event, **kwargs):
+        id_token = (event.get("response") or {}).get("id_token")
+        if id_token:
+            self._validator.validate(id_token)
+        super().add(event, **kwargs)

@@ -1,0 +1,15 @@
+"""One pooled HTTP session per app for every outbound call, each with connect and read timeouts."""
+import requests
+
+
+class TimeoutSession(requests.Session):
+    """A requests.Session that keeps connections alive and never waits without a timeout."""
+
+    def __init__(self, connect_timeout: float, read_timeout: float):
+        super().__init__()
+        self.default_timeout = (connect_timeout, read_timeout)
+
+    def request(self, method, url, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, **kwargs)
