@@ -39,7 +39,8 @@ def create_app(overrides=None) -> Flask:
         _serve_config_page(app, problems)
         return app
 
-    http = TimeoutSession(float(app.config["HTTP_CONNECT_TIMEOUT"]), float(app.config["HTTP_READ_TIMEOUT"]))
+    http = TimeoutSession(float(app.config["HTTP_CONNECT_TIMEOUT"]), float(app.config["HTTP_READ_TIMEOUT"]),
+                          app.config["REQUESTS_CA_BUNDLE"])
     metadata = AuthorityMetadata(app.config["AUTHORITY"], http)
     validator = IdTokenValidator(metadata, app.config["CLIENT_ID"],
                                  app_config.tenant_list(app.config["ALLOWED_TENANTS"]))

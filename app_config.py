@@ -26,6 +26,8 @@ DEFAULTS = {
     # Seconds; connect and read timeouts for every outbound call.
     "HTTP_CONNECT_TIMEOUT": "3.05",
     "HTTP_READ_TIMEOUT": "10",
+    # A PEM bundle to trust for Entra and Graph (the demo and tests trust the mock's throwaway CA this way).
+    "REQUESTS_CA_BUNDLE": "",
     # Set by the local demo entry point so pages can say they run against the mock authority.
     "LOCAL_MOCK_AUTHORITY": "",
 }

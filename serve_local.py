@@ -18,16 +18,18 @@ from app import create_app
 
 @contextlib.contextmanager
 def serve(host="127.0.0.1", port=5000, env_file=".env", overrides=None):
-    """Start the app (and the mock authority when env_file is absent) in threads; yield (app_url, mock or None)."""
+    """Start the app (and the mock authority when env_file is absent) in threads; yield (app_url, mock or None).
+
+    In demo mode the mock's settings go to create_app as overrides, leaving the process environment alone."""
     server = make_server(host, port, app=None, threaded=True)  # bind first: port 0 picks a free one
     app_url = f"http://localhost:{server.server_port}"
     with contextlib.ExitStack() as stack:
-        mock = None
+        mock, settings = None, {}
         if os.path.exists(env_file):
             load_dotenv(env_file)
         else:
-            mock = stack.enter_context(_mock_authority(app_url))
-        server.app = create_app(overrides)
+            mock, settings = stack.enter_context(_mock_authority(app_url))
+        server.app = create_app({**settings, **(overrides or {})})
         stack.enter_context(_running(server))
         yield app_url, mock
 
@@ -39,12 +41,11 @@ def _mock_authority(app_url):
     config = MockConfig(client_id=str(uuid.uuid4()), client_secret=secrets.token_urlsafe(32),
                         redirect_uris=(f"{app_url}/getAToken",))
     with run_in_thread(config) as mock:
-        os.environ.update({
+        yield mock, {
             "AUTHORITY": mock.authority, "CLIENT_ID": config.client_id, "CLIENT_SECRET": config.client_secret,
             "REDIRECT_URI": f"{app_url}/getAToken", "ENDPOINT": mock.graph_endpoint,
             "REQUESTS_CA_BUNDLE": mock.ca_bundle, "LOCAL_MOCK_AUTHORITY": "1",
-        })
-        yield mock
+        }
 
 
 @contextlib.contextmanager

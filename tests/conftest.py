@@ -20,8 +20,7 @@ def mock_authority_server():
     # Entra ignores the port of an http://localhost redirect URI, so one registration fits every app port.
     config = MockConfig(client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET,
                         redirect_uris=("http://localhost/getAToken",))
-    with run_in_thread(config) as mock, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REQUESTS_CA_BUNDLE", mock.ca_bundle)
+    with run_in_thread(config) as mock:
         yield mock
 
 
@@ -38,7 +37,7 @@ def app_settings(mock, tmp_path, **overrides) -> dict:
         "CLIENT_ID": TEST_CLIENT_ID, "CLIENT_SECRET": TEST_CLIENT_SECRET, "AUTHORITY": mock.authority,
         "ENDPOINT": mock.graph_endpoint, "SECRET_KEY": secrets.token_hex(16), "SCOPE": "User.ReadBasic.All",
         "SESSION_TYPE": "filesystem", "SESSION_FILE_DIR": str(tmp_path / "sessions"),
-        "HTTP_READ_TIMEOUT": 3,
+        "HTTP_READ_TIMEOUT": 3, "REQUESTS_CA_BUNDLE": mock.ca_bundle,
     }
     settings.update(overrides)
     return settings
