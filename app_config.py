@@ -23,6 +23,18 @@ DEFAULTS = {
     "SESSION_TYPE": "filesystem",
     "SESSION_FILE_DIR": "",  # empty: <instance folder>/flask_session
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    # Seconds. Idle: a session unused this long ends (8 h: longer than an access token's 60-90 min, so nobody is
+    # dropped while their token is still good). Absolute: this long after sign-in the user signs in again, however
+    # active (7 days: well inside the refresh token's 90-day window, and a bound on what a stolen cookie is worth).
+    "SESSION_IDLE_TIMEOUT": "28800",
+    "SESSION_ABSOLUTE_TIMEOUT": "604800",
+    # Seconds between deletions of expired session files by each server process; 0 leaves it to a scheduled
+    # `flask sessions-sweep` instead.
+    "SESSION_SWEEP_INTERVAL": "900",
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host/-Port (0: trust none).
+    "TRUSTED_PROXIES": "0",
+    # auto: Secure cookies (named __Host-session) when REDIRECT_URI is https; or true / false.
+    "COOKIE_SECURE": "auto",
     # Seconds; connect and read timeouts for every outbound call.
     "HTTP_CONNECT_TIMEOUT": "3.05",
     "HTTP_READ_TIMEOUT": "10",
@@ -106,12 +118,41 @@ def find_problems(config) -> list:
     bad_tenants = [tenant for tenant in tenant_list(config.get("ALLOWED_TENANTS", "")) if not GUID.match(tenant)]
     if bad_tenants:
         problems.append(Problem("ALLOWED_TENANTS", "must list tenant ids (GUIDs), not " + ", ".join(bad_tenants[:3])))
+    if str(config.get("COOKIE_SECURE", "auto")).strip().lower() not in {"auto", *TRUE_WORDS, "0", "false", "no", "off"}:
+        problems.append(Problem("COOKIE_SECURE", "must be auto, true or false."))
     if config.get("SESSION_TYPE") not in ("filesystem", "redis"):
         problems.append(Problem("SESSION_TYPE", "must be filesystem or redis."))
+    problems.extend(_session_lifetime_problems(config))
+    if whole_number(config.get("TRUSTED_PROXIES", DEFAULTS["TRUSTED_PROXIES"])) is None:
+        problems.append(Problem("TRUSTED_PROXIES", "must be a whole number: how many proxies in front of the app "
+                                                    "set X-Forwarded-* headers (0 if none)."))
     for key in ("HTTP_CONNECT_TIMEOUT", "HTTP_READ_TIMEOUT"):
         try:
             if float(config.get(key)) <= 0:
                 raise ValueError
         except (TypeError, ValueError):
             problems.append(Problem(key, "must be a positive number of seconds."))
+    return problems
+
+
+def whole_number(value):
+    """A non-negative integer setting as an int, or None when it is not one."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+def _session_lifetime_problems(config) -> list:
+    idle, absolute, sweep = (whole_number(config.get(key, DEFAULTS[key])) for key in
+                             ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_SWEEP_INTERVAL"))
+    problems = []
+    for key, value in (("SESSION_IDLE_TIMEOUT", idle), ("SESSION_ABSOLUTE_TIMEOUT", absolute)):
+        if not value:
+            problems.append(Problem(key, "must be a positive whole number of seconds."))
+    if idle and absolute and idle > absolute:
+        problems.append(Problem("SESSION_IDLE_TIMEOUT", "must not be longer than SESSION_ABSOLUTE_TIMEOUT."))
+    if sweep is None:
+        problems.append(Problem("SESSION_SWEEP_INTERVAL", "must be a whole number of seconds (0: no sweeper)."))
     return problems

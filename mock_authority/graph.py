@@ -90,17 +90,19 @@ def _authorize(allowed: frozenset[str]):
         return None, _error(401, message="Access token is empty.")
     try:
         header = jwt.get_unverified_header(token)
-        if header.get("kid") != state.keys.kid:
+        key = next((k for k in state.published_keys() if k.kid == header.get("kid")), None)
+        if key is None:
             return None, _error(401, message="Access token validation failure. Unknown signing key.")
         # Lifetimes are checked below against the injected clock, not PyJWT's wall clock.
-        claims = jwt.decode(token, state.keys.public_key, algorithms=["RS256"],
+        claims = jwt.decode(token, key.public_key, algorithms=["RS256"],
                             options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
                                      "verify_iat": False, "verify_iss": False})
     except jwt.PyJWTError:
         return None, _error(401, message="IDX14100: JWT is not well formed or its signature is invalid.")
     if claims.get("aud") not in GRAPH_AUDIENCES:
         return None, _error(401, message="Access token validation failure. Invalid audience.")
-    if claims.get("iss") != current_urls().sts_issuer or claims.get("tid") != state.config.tenant_id:
+    # Graph accepts tokens of any tenant's users (guests and multi-tenant apps), if iss and tid agree.
+    if claims.get("iss") != f"{current_urls().base_url}/{claims.get('tid')}/":
         return None, _error(401, message="Access token validation failure. Invalid issuer.")
     now = state.now()
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:

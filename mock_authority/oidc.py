@@ -227,7 +227,8 @@ def jwks(tenant: str):
         return _unknown_tenant_json(tenant)
     state, urls = current_state(), current_urls()
     tid = TENANT_TEMPLATE if tenant.lower() in MULTI_TENANT else state.config.tenant_id
-    return json_response({"keys": [state.keys.jwk(f"{urls.base_url}/{tid}/v2.0")]}, 200, DISCOVERY_HEADERS)
+    issuer = f"{urls.base_url}/{tid}/v2.0"
+    return json_response({"keys": [key.jwk(issuer) for key in state.published_keys()]}, 200, DISCOVERY_HEADERS)
 
 
 # -- authorize -----------------------------------------------------------------
@@ -344,7 +345,7 @@ def authorize(tenant: str):
         return _issue_code_redirect(pending, user.oid, session.sid)
 
     ctx = state.add_pending(pending)
-    users = state.users
+    users = _users_for(tenant)
     hinted = None
     if login_hint:
         hinted = next((u for u in users if u.upn.lower() == login_hint.lower()), None)
@@ -353,6 +354,15 @@ def authorize(tenant: str):
     html = render_template("picker.html", users=users, hinted=hinted, ctx=ctx, client_id=client_id,
                            action=request.path)
     return make_response(html, 200)
+
+
+def _users_for(tenant: str) -> list:
+    """Who may sign in at this authority: everyone at common/organizations, else the tenant's own users."""
+    state = current_state()
+    if tenant.lower() in MULTI_TENANT:
+        return list(state.users)
+    home = state.config.tenant_id.lower()
+    return [user for user in state.users if user.home_tenant(home).lower() == home]
 
 
 @bp.post("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize_pick")
@@ -368,7 +378,7 @@ def authorize_pick(tenant: str):
     if request.form.get("cancel"):
         return _cancel_redirect(pending.redirect_uri, pending.state)
     user = state.find_user(request.form.get("account", ""))
-    if user is None:
+    if user is None or user not in _users_for(tenant):
         return _error_page(50034, "The user account does not exist in the directory.")
     cookie, session = state.start_sso(user.oid)
     response = _issue_code_redirect(pending, user.oid, session.sid)
@@ -455,10 +465,12 @@ def _token_success(*, client_id: str, user_oid: str, sid: str, resources: tuple[
     now = state.now()
     settings = state.settings
     at_lifetime = settings["access_token_lifetime"]
+    # A user of another tenant signing in through common/organizations gets tokens from that tenant.
+    tenant_id = user.home_tenant(state.config.tenant_id)
     scp = " ".join((*(tokens.short_scope(s) for s in resources), "profile", "openid", "email"))
     access_token = state.keys.sign(
-        tokens.access_token_claims(now=now, lifetime=at_lifetime, sts_issuer=urls.sts_issuer,
-                                   client_id=client_id, tenant_id=state.config.tenant_id, user=user, scp=scp),
+        tokens.access_token_claims(now=now, lifetime=at_lifetime, sts_issuer=f"{urls.base_url}/{tenant_id}/",
+                                   client_id=client_id, tenant_id=tenant_id, user=user, scp=scp),
         {"x5t": state.keys.x5t},
     )
     body = {
@@ -475,8 +487,8 @@ def _token_success(*, client_id: str, user_oid: str, sid: str, resources: tuple[
             expires_at=now + settings["refresh_token_lifetime"]))
     if "openid" in lowered and id_token_fault != "id_token_missing":
         claims = tokens.id_token_claims(
-            now=now, lifetime=settings["id_token_lifetime"], issuer=urls.issuer, client_id=client_id,
-            tenant_id=state.config.tenant_id, user=user, nonce=nonce, sid=sid, scopes=requested_scopes)
+            now=now, lifetime=settings["id_token_lifetime"], issuer=f"{urls.base_url}/{tenant_id}/v2.0",
+            client_id=client_id, tenant_id=tenant_id, user=user, nonce=nonce, sid=sid, scopes=requested_scopes)
         if id_token_fault:
             claims = tokens.apply_id_token_fault(id_token_fault, claims, settings["id_token_lifetime"])
         signer = state.rogue_key if id_token_fault == "id_token_unknown_kid" else state.keys
@@ -485,7 +497,7 @@ def _token_success(*, client_id: str, user_oid: str, sid: str, resources: tuple[
             id_token = tokens.break_signature(id_token)
         body["id_token"] = id_token
     if want_client_info:
-        body["client_info"] = tokens.client_info(user.oid, state.config.tenant_id)
+        body["client_info"] = tokens.client_info(user.oid, tenant_id)
     return json_response(body, 200, TOKEN_HEADERS)
 
 

@@ -126,6 +126,7 @@ class MockState:
     def __init__(self, config: MockConfig) -> None:
         self.config = config.resolved()
         self.keys = SigningKey()
+        self.retired_keys: list[SigningKey] = []  # still published after a rotation, as Entra does
         self._rogue_key: SigningKey | None = None
         self.clients = {
             self.config.client_id: Client(self.config.client_id, self.config.client_secret,
@@ -339,6 +340,18 @@ class MockState:
         """Forget a browser session."""
         with self._lock:
             self._sso.pop(cookie or "", None)
+
+    def rotate_keys(self) -> SigningKey:
+        """Sign with a new key from now on; the old one stays in JWKS (and valid at Graph)."""
+        with self._lock:
+            self.retired_keys.insert(0, self.keys)
+            self.keys = SigningKey()
+            return self.keys
+
+    def published_keys(self) -> list[SigningKey]:
+        """The keys JWKS lists: the current one first."""
+        with self._lock:
+            return [self.keys, *self.retired_keys]
 
     @property
     def rogue_key(self) -> SigningKey:

@@ -19,6 +19,11 @@ class DemoUser(NamedTuple):
     mobile_phone: str | None = None
     business_phones: tuple[str, ...] = ()
     preferred_language: str | None = "en-US"
+    tenant_id: str | None = None  # None: the mock's own tenant; another GUID: a user of a foreign tenant
+
+    def home_tenant(self, default: str) -> str:
+        """The tenant this user signs in from."""
+        return self.tenant_id or default
 
     @property
     def preferred_username(self) -> str:

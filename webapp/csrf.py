@@ -17,4 +17,7 @@ def csrf_token() -> str:
 def csrf_ok(submitted) -> bool:
     """True when submitted equals the session's token."""
     expected = session.get(KEY)
-    return bool(expected) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
+    if not expected or not isinstance(submitted, str):
+        return False
+    # Bytes: compare_digest refuses non-ASCII str, and a form field can hold anything.
+    return hmac.compare_digest(expected.encode(), submitted.encode("utf-8", "replace"))

@@ -15,10 +15,9 @@ MIN_KEY_REFETCH_SECONDS = 30  # an unknown kid refetches the keys, but a flood o
 class AuthorityMetadata:
     """Lazily fetched, time-bounded cache of the v2.0 discovery document."""
 
-    def __init__(self, authority: str, http: requests.Session, ttl: float = TTL_SECONDS):
+    def __init__(self, authority: str, http: requests.Session):
         self.url = f"{authority.rstrip('/')}/v2.0/.well-known/openid-configuration"
-        self._http = http
-        self._ttl = ttl
+        self.http = http
         self._lock = threading.Lock()
         self._document = None
         self._fetched_at = 0.0
@@ -28,8 +27,8 @@ class AuthorityMetadata:
     def document(self) -> dict:
         """The discovery document; raises requests.RequestException or ValueError when unavailable."""
         with self._lock:
-            if self._document is None or time.monotonic() - self._fetched_at > self._ttl:
-                response = self._http.get(self.url)
+            if self._document is None or time.monotonic() - self._fetched_at > TTL_SECONDS:
+                response = self.http.get(self.url)
                 response.raise_for_status()
                 document = response.json()
                 if not isinstance(document, dict):
@@ -46,13 +45,13 @@ class AuthorityMetadata:
 
     def _signing_keys(self, refresh: bool) -> dict:
         with self._lock:
-            fresh = time.monotonic() - self._keys_fetched_at <= self._ttl
+            fresh = time.monotonic() - self._keys_fetched_at <= TTL_SECONDS
             if self._keys is not None and fresh and not refresh:
                 return self._keys
         jwks_uri = self.document().get("jwks_uri")
         if not jwks_uri:
             raise ValueError("discovery document has no jwks_uri")
-        response = self._http.get(jwks_uri)
+        response = self.http.get(jwks_uri)
         response.raise_for_status()
         keys = {}
         for jwk in response.json().get("keys", []):

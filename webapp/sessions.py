@@ -1,25 +1,174 @@
-"""Server-side sessions (Flask-Session): the cookie holds only a random session id."""
-import os
-import secrets
+"""Server-side sessions (Flask-Session): the cookie holds only a random session id.
 
+Lifetimes: every session is permanent with PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT, and Flask
+re-saves it on each request (SESSION_REFRESH_EACH_REQUEST), so the store's expiry (a Redis TTL, or the
+timestamp heading a cachelib file) slides with use: an idle timeout. The absolute one is enforced by SignIn.
+"""
+import datetime
+import logging
+import os
+import random
+import re
+import secrets
+import struct
+import threading
+import time
+
+import click
 from cachelib.file import FileSystemCache
 from flask_session import Session
 
+import app_config
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: sweeps are not coordinated, which only costs duplicate work
+    fcntl = None
+
+log = logging.getLogger(__name__)
+REDIS_CONNECT_TIMEOUT, REDIS_READ_TIMEOUT = 3.05, 5  # seconds: a stuck store fails the request, not the worker
+# A file is deleted only this long after it expired. A request that loaded the session just before it expired
+# saves it back (with a fresh expiry) within its own duration, far shorter than this; so the sweeper never
+# deletes a file that a request has just renewed.
+SWEEP_GRACE = 300
+SESSION_FILE = re.compile(r"^[0-9a-f]{64}$")  # cachelib names each file by the SHA-256 of its key
+PARTIAL_WRITE_AGE = 3600  # cachelib writes to a temporary file, then renames it: older leftovers are debris
+LOCK_FILE = ".sweep.lock"
+
 
 def init_sessions(app):
-    """Start Flask-Session on the configured store."""
-    if app.config["SESSION_TYPE"] == "redis":
+    """Start Flask-Session on the configured store, with the idle lifetime and expired-file cleanup."""
+    config = app.config
+    config["SESSION_PERMANENT"] = True
+    config["SESSION_REFRESH_EACH_REQUEST"] = True
+    config["PERMANENT_SESSION_LIFETIME"] = datetime.timedelta(seconds=_seconds(config, "SESSION_IDLE_TIMEOUT"))
+    sweeper = None
+    if config["SESSION_TYPE"] == "redis":
         import redis  # only needed by apps that use it
 
-        app.config["SESSION_REDIS"] = redis.Redis.from_url(app.config["REDIS_URL"])
+        # Redis expires each session itself (its TTL is the idle timeout): nothing to sweep.
+        config["SESSION_REDIS"] = redis.Redis.from_url(
+            config["REDIS_URL"], socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+            socket_timeout=REDIS_READ_TIMEOUT, health_check_interval=30)
     else:
-        directory = app.config["SESSION_FILE_DIR"] or os.path.join(app.instance_path, "flask_session")
+        directory = config["SESSION_FILE_DIR"] or os.path.join(app.instance_path, "flask_session")
         # threshold=0: never evict live sessions to stay under a file count (cachelib's default is 500);
         # mode 0600: session files readable by the app's user only.
-        app.config["SESSION_TYPE"] = "cachelib"
-        app.config["SESSION_CACHELIB"] = FileSystemCache(directory, threshold=0, mode=0o600)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+        config["SESSION_TYPE"] = "cachelib"
+        config["SESSION_CACHELIB"] = FileSystemCache(directory, threshold=0, mode=0o600)
+        _owner_only(directory)
+        sweeper = Sweeper(directory, _seconds(config, "SESSION_SWEEP_INTERVAL"))
+        if sweeper.interval:
+            app.before_request(sweeper.start_once)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     Session(app)
+
+    @app.cli.command("sessions-sweep")
+    def sessions_sweep():
+        """Delete expired session files now (for a cron job; Redis expires sessions itself)."""
+        if sweeper is None:
+            click.echo("Sessions are in Redis, which deletes expired ones itself: nothing to sweep.")
+            return
+        result = sweeper.sweep()
+        if result is None:
+            click.echo("Another process is sweeping the session files right now.")
+        else:
+            click.echo(f"Deleted {result[0]} expired session file(s) from {sweeper.directory}; {result[1]} remain.")
+
+
+def _owner_only(directory):
+    try:
+        os.chmod(directory, 0o700)
+    except OSError as error:  # e.g. a directory someone else owns: its files are still 0600
+        log.warning("could not make the session directory private: %s", error)
+
+
+def _seconds(config, key) -> int:
+    """A whole-seconds setting; its default while it is malformed (the configuration page names it)."""
+    value = app_config.whole_number(config.get(key, app_config.DEFAULTS[key]))
+    return value if value is not None else int(app_config.DEFAULTS[key])
+
+
+class Sweeper:
+    """Deletes expired session files: a pass per interval, in a background thread, never on a request's path.
+
+    cachelib checks expiry only when a session is read, so the files of users who never come back stay
+    forever. Each server process runs one thread, started by its first request (a thread started before
+    gunicorn forks its workers would not survive the fork). The passes of several processes do not pile up:
+    a pass takes an exclusive lock and skips the work if any process swept within the interval.
+    """
+
+    def __init__(self, directory: str, interval: int):
+        self.directory = directory
+        self.interval = interval
+        self._started_in = None  # pid whose thread runs
+        self._lock = threading.Lock()
+
+    def start_once(self):
+        """Start this process's sweeper thread if it is not running (one attribute check per request)."""
+        if self._started_in == os.getpid():
+            return
+        with self._lock:
+            if self._started_in != os.getpid():
+                threading.Thread(target=self._run, name="session-sweeper", daemon=True).start()
+                self._started_in = os.getpid()
+
+    def _run(self):
+        while True:
+            # Jitter, so that processes started together do not all wake at once.
+            time.sleep(self.interval * random.uniform(0.9, 1.1))
+            try:
+                self.sweep(skip_if_swept_within=self.interval / 2)
+            except FileNotFoundError:  # the directory itself is gone (e.g. a test's): nothing left to do
+                return
+            except Exception:  # a bad pass must not end the thread: the next one may succeed
+                log.exception("session sweep failed in %s", self.directory)
+
+    def sweep(self, now=None, skip_if_swept_within=0):
+        """Delete the files that expired over SWEEP_GRACE seconds ago; return (deleted, kept), or None if
+        another process is sweeping or swept within skip_if_swept_within seconds."""
+        now = time.time() if now is None else now
+        # The lock file holds when the last pass ended, so processes can tell that one of them just swept.
+        with open(os.path.join(self.directory, LOCK_FILE), "a+", encoding="ascii") as lock:
+            if fcntl:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # another process is sweeping this directory right now
+                    return None
+            lock.seek(0)
+            last = lock.read().strip()
+            if skip_if_swept_within and last.isdigit() and now - int(last) < skip_if_swept_within:
+                return None
+            removed, kept = self._sweep(now)
+            lock.truncate(0)
+            lock.write(str(int(now)))
+        if removed:
+            log.info("deleted %d expired session file(s); %d remain", removed, kept)
+        return removed, kept
+
+    def _sweep(self, now):
+        removed = kept = 0
+        with os.scandir(self.directory) as entries:
+            for entry in entries:
+                try:
+                    if SESSION_FILE.match(entry.name):
+                        with open(entry.path, "rb") as file:
+                            # cachelib's file layout: a native unsigned int of the expiry time (0: never), then data.
+                            (expires,) = struct.unpack("I", file.read(4))
+                        stale = expires and expires + SWEEP_GRACE < now
+                    else:
+                        stale = (entry.name.endswith(FileSystemCache._fs_transaction_suffix)
+                                 and entry.stat().st_mtime + PARTIAL_WRITE_AGE < now)
+                    if stale:
+                        os.remove(entry.path)
+                        removed += 1
+                    elif SESSION_FILE.match(entry.name):
+                        kept += 1
+                except FileNotFoundError:  # deleted meanwhile: by sign-out, a new session id, or another sweeper
+                    continue
+                except (OSError, struct.error) as error:  # e.g. a file shorter than its header: leave it be
+                    log.warning("session sweep skipped %s: %s", entry.name, error)
+        return removed, kept
 
 
 def local_secret_key(instance_path: str) -> str:

@@ -5,6 +5,7 @@ redirect; msal raises on a nonce mismatch or a token-endpoint 5xx. This module k
 keyed by state (so two tabs can sign in at once), checks the state itself, and catches those exceptions.
 """
 import logging
+import time
 import warnings
 
 import identity.web
@@ -24,6 +25,7 @@ MAX_PENDING = 5  # tabs signing in at once; older flows are dropped first
 FLOW_KEY = identity.web.Auth._AUTH_FLOW  # where identity expects the flow it completes
 USER_KEY = identity.web.Auth._USER  # where identity keeps the signed-in user's claims
 NEXT_KEY = "next_path"
+SIGNED_IN_AT_KEY = "signed_in_at"  # epoch seconds of the last completed sign-in (absolute session lifetime)
 
 
 class NeedsSignIn(Exception):
@@ -66,6 +68,7 @@ class SignIn:
     def __init__(self, config, http_client, http_cache, validator):
         self.scopes = config["SCOPE"].split()
         self.redirect_uri = config["REDIRECT_URI"]
+        self.absolute_timeout = int(config["SESSION_ABSOLUTE_TIMEOUT"])
         self._auth = _Auth(
             session=session,
             authority=config["AUTHORITY"].rstrip("/"),
@@ -125,6 +128,7 @@ class SignIn:
             raise SignInFailure(400, "state_mismatch", "The sign-in could not be matched to this session.")
         # A new session id once signed in, so an id planted before sign-in is worthless (session fixation).
         current_app.session_interface.regenerate(session)
+        session[SIGNED_IN_AT_KEY] = int(time.time())
         return flow.get(NEXT_KEY) or "/"
 
     def user(self):
@@ -147,6 +151,20 @@ class SignIn:
     def sign_out(self):
         """Forget the user and everything the session held."""
         session.clear()
+
+    def end_if_too_old(self):
+        """Sign the user out once SESSION_ABSOLUTE_TIMEOUT has passed since sign-in, however active they were."""
+        if USER_KEY not in session:
+            return
+        now = int(time.time())
+        signed_in_at = session.setdefault(SIGNED_IN_AT_KEY, now)  # a session from before this key starts now
+        if now - signed_in_at < self.absolute_timeout:
+            return
+        log.info("session reached its absolute lifetime (%d s since sign-in): signed out", now - signed_in_at)
+        pending = session.get(PENDING_KEY)
+        session.clear()  # an empty session is deleted from the store, and its cookie with it
+        if pending:  # sign-ins started before the deadline can still complete
+            session[PENDING_KEY] = pending
 
 
 class _authority_calls:

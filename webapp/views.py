@@ -21,6 +21,7 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
     """Build the blueprint around the app's sign-in, Graph client and authority metadata."""
     bp = Blueprint("main", __name__)
     redirect_path = urlsplit(signin.redirect_uri).path
+    bp.before_app_request(signin.end_if_too_old)
 
     @bp.get("/")
     def index():
