@@ -1,0 +1,131 @@
+"""Real-browser fixtures: one headless Chromium per test session, a fresh browser context per test.
+
+The app and the mock authority are started by `serve_local.serve`, the code path `make run` uses, on free
+ports. Playwright drives Debian's `chromium` (this machine cannot download Playwright's own browsers); set
+CHROMIUM_PATH to use another Chromium or Chrome executable. Without one the tests are skipped, except in CI
+(CI=true), where a missing browser is a failure.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from serve_local import serve
+from tests.browser.person import Person
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+HOW_TO_ENABLE = ("install Debian's Chromium (sudo apt-get install chromium) or point CHROMIUM_PATH at a "
+                 "Chromium/Chrome executable, and install the test requirements "
+                 "(.venv/bin/pip install -r tests/requirements.txt); `playwright install` is not needed")
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Browser tests cannot run in CI: {reason}. Fix: {HOW_TO_ENABLE}. "
+                    ".ci/run installs the chromium package on Debian.", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}. To enable them, {HOW_TO_ENABLE}.")
+
+
+def chromium_executable() -> str | None:
+    wanted = os.environ.get("CHROMIUM_PATH") or DEFAULT_CHROMIUM
+    found = shutil.which(wanted)
+    return found
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium, launched once for the whole test session."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    executable = chromium_executable()
+    if executable is None:
+        _unavailable(f"no Chromium executable at {os.environ.get('CHROMIUM_PATH') or DEFAULT_CHROMIUM}")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        except PlaywrightError as exc:
+            _unavailable(f"Chromium at {executable} did not start ({str(exc).splitlines()[0]})")
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Site:
+    """The running app and its mock authority, as `make run` starts them."""
+
+    url: str
+    mock: object
+
+    @property
+    def users(self):
+        return self.mock.state.users
+
+
+@pytest.fixture(scope="session")
+def site_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-site")
+    overrides = {"SESSION_FILE_DIR": str(tmp / "sessions"), "SECRET_KEY": secrets.token_hex(32)}
+    # No .env at this path, so serve() starts the local mock authority and points the app at it.
+    with serve(port=0, env_file=str(tmp / "absent.env"), overrides=overrides) as (url, mock):
+        assert mock is not None, "serve() did not start the mock authority"
+        yield Site(url, mock)
+
+
+@pytest.fixture
+def site(site_server):
+    """The served app, with the mock authority reset (fresh users, no faults, no SSO) for this test."""
+    site_server.mock.state.reset()
+    return site_server
+
+
+def _shots_dir(request) -> Path:
+    name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+    directory = SCREENSHOTS / name
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
+
+
+@pytest.fixture
+def new_person(chromium, site, request):
+    """Factory: a person with their own browser context (own cookies), watched for console errors and CSP
+    violations, whose every page is checked for basic accessibility. Checked again at teardown."""
+    people, contexts = [], []
+    shots = _shots_dir(request)
+
+    def make(label: str = "") -> Person:
+        context = chromium.new_context(viewport={"width": 1100, "height": 800}, locale="en-US",
+                                       color_scheme="light")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        person = Person(context, site, shots, prefix=label)
+        people.append(person)
+        return person
+
+    yield make
+    try:
+        for person in people:
+            person.assert_clean()
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def person(new_person):
+    return new_person()
