@@ -29,6 +29,7 @@ PLAIN_WORDS = {
 
 _TRACE = re.compile(r"Trace ID:\s*([0-9a-fA-F-]{8,})")
 _CORRELATION = re.compile(r"Correlation ID:\s*([0-9a-fA-F-]{8,})")
+_ID_LINES = re.compile(r"^\s*(Trace ID|Correlation ID|Timestamp):.*$", re.MULTILINE)
 
 
 @dataclass(eq=False)  # exceptions must stay hashable
@@ -52,7 +53,8 @@ class SignInFailure(Exception):
         return cls(
             status=status,
             error=str(result.get("error") or "unknown_error")[:100],
-            description=description[:2000],
+            # Entra appends the ids to the description; they are shown on their own lines instead.
+            description=_ID_LINES.sub("", description).strip()[:2000],
             correlation_id=result.get("correlation_id") or _first(_CORRELATION, description),
             trace_id=result.get("trace_id") or _first(_TRACE, description),
         )

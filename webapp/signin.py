@@ -111,7 +111,7 @@ class SignIn:
         flow = pending.pop(state)
         session[PENDING_KEY] = pending  # single use, whatever happens next
         if args.get("error"):
-            raise SignInFailure.from_result(401 if args.get("error") == "access_denied" else 400, args)
+            raise SignInFailure.from_result(403 if args.get("error") == "access_denied" else 400, args)
         session[FLOW_KEY] = flow
         try:
             with _authority_calls():

@@ -3,16 +3,17 @@ import json
 import logging
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
 from .claims import claim_rows
 from .csrf import csrf_ok, csrf_token
 from .graph import GraphFailure
 from .redirects import safe_next
-from .signin import NeedsSignIn
+from .signin import USER_KEY, NeedsSignIn
 
 log = logging.getLogger(__name__)
 
+SIGNED_OUT_COOKIE = "signed_out"  # a one-minute flag so the sign-in page can confirm the sign-out
 USER_COLUMNS = (("displayName", "Display name"), ("mail", "Mail"),
                 ("userPrincipalName", "User principal name"), ("id", "Id"))
 
@@ -21,6 +22,10 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
     """Build the blueprint around the app's sign-in, Graph client and authority metadata."""
     bp = Blueprint("main", __name__)
     redirect_path = urlsplit(signin.redirect_uri).path
+
+    @bp.app_context_processor
+    def navigation():
+        return {"signed_in": bool(session.get(USER_KEY))}  # the session is loaded anyway; no authority call
     bp.before_app_request(signin.end_if_too_old)
 
     @bp.get("/")
@@ -34,7 +39,12 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
     def login():
         next_path = safe_next(request.args.get("next"))
         auth_uri = signin.start(next_path)
-        return render_template("login.html", auth_uri=auth_uri, signed_in=bool(signin.user()))
+        just_signed_out = request.cookies.get(SIGNED_OUT_COOKIE) == "1"
+        response = current_app.make_response(
+            render_template("login.html", auth_uri=auth_uri, just_signed_out=just_signed_out))
+        if just_signed_out:
+            response.delete_cookie(SIGNED_OUT_COOKIE)
+        return response
 
     @bp.get(redirect_path, endpoint="auth_response")
     def auth_response():
@@ -42,7 +52,7 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
 
     @bp.get("/logout")
     def logout_confirm():
-        return render_template("logout.html", csrf_token=csrf_token(), signed_in=bool(signin.user()))
+        return render_template("logout.html", csrf_token=csrf_token())
 
     @bp.post("/logout")
     def logout():
@@ -51,10 +61,14 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
         signin.sign_out()
         back = url_for("main.index", _external=True)
         end_session = metadata.end_session_endpoint()
-        if not end_session:
-            return redirect(back)
-        separator = "&" if "?" in end_session else "?"
-        return redirect(f"{end_session}{separator}{urlencode({'post_logout_redirect_uri': back})}")
+        if end_session:
+            separator = "&" if "?" in end_session else "?"
+            response = redirect(f"{end_session}{separator}{urlencode({'post_logout_redirect_uri': back})}")
+        else:
+            response = redirect(back)
+        response.set_cookie(SIGNED_OUT_COOKIE, "1", max_age=60, httponly=True, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        return response
 
     @bp.get("/call_api")
     def call_api():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 try:
     from playwright.sync_api import expect
@@ -78,8 +77,6 @@ class Person:
     def _on_console(self, message):
         text = message.text
         where = message.location.get("url") or self.page.url
-        if urlsplit(where).path == "/favicon.ico" and "404" in text:
-            return  # the browser's own guess at an icon, not the page's doing (neither site serves one yet)
         # Chromium logs CSP violations naming the policy: enforced ones as errors, report-only ones as info.
         if message.type == "error" or "Content Security Policy" in text or "Content-Security-Policy" in text:
             self._console.append((where, f"console {message.type} on {where}: {text}"))

@@ -37,6 +37,6 @@ def test_cancel_with_the_keyboard_alone(person, site):
     person.activate("Sign in with Microsoft", then=site.mock.front_url + "/**")
     person.step("account-picker")
     person.activate("Cancel", role="button", then=url_is(site, "/getAToken"))
-    person.step("cancelled", status=401)
+    person.step("cancelled", status=403)
     person.activate("Try signing in again", then=url_is(site, "/login"))
     person.step("try-again")

@@ -79,7 +79,7 @@ def test_cancel_on_account_picker_shows_access_denied_and_try_again(person, site
     page = open_picker(person, site)
     page.get_by_role("button", name="Cancel").click()
     page.wait_for_url(url_is(site, "/getAToken"))
-    person.step("cancelled", doc="error", status=401)
+    person.step("cancelled", doc="error", status=403)
     assert person.h1() == "Sign-in failed"
     expect(page.get_by_role("main")).to_contain_text("access_denied")
     expect(page.get_by_role("main")).to_contain_text("cancelled")

@@ -24,6 +24,7 @@ def test_entra_error_page_shows_the_correlation_id(browser, mock_authority):
     page = browser.sign_in()
     token_call = mock_authority.state.requests_to("token")[-1]
     assert "Correlation ID" in page.text and token_call.client_request_id in page.text
+    assert page.text.count(token_call.client_request_id) == 1, "the id is shown once, not again in the description"
 
 
 def test_a_sign_in_works_again_after_an_outage(browser, mock_authority):

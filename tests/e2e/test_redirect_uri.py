@@ -62,7 +62,7 @@ def test_error_description_with_html_is_shown_escaped(browser):
     callback = callback_for(browser)
     hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>'
     page = get(browser, with_query(callback, code=None, error="access_denied", error_description=hostile))
-    assert page.response.status_code == 401
+    assert page.response.status_code == 403
     assert "<script>alert(1)</script>" not in page.response.text and "<img" not in page.response.text
     assert "&lt;script&gt;" in page.response.text
 

@@ -27,6 +27,13 @@ def test_login_link_is_an_auth_code_request_with_pkce_state_nonce_and_scopes(bro
     assert again["state"][0] != query["state"] and again["nonce"][0] != query["nonce"], "each login needs fresh values"
 
 
+def test_navigation_offers_only_what_the_visitor_can_do(browser):
+    signed_out = browser.get("/login")
+    assert [link["href"] for link in signed_out.links if link.get("href") in ("/call_api", "/logout")] == []
+    signed_in = browser.sign_in()
+    assert {"/call_api", "/logout"} <= {link["href"] for link in signed_in.links}
+
+
 def test_sign_in_shows_welcome_name_and_claims(browser, mock_authority):
     user = mock_authority.state.users[1]
     page = browser.sign_in(upn=user.upn)
@@ -65,7 +72,7 @@ def test_two_tabs_can_sign_in_at_once(browser):
 
 def test_user_cancelling_sees_the_error_page(browser):
     page = browser.choose(browser.open_account_picker(), cancel=True)
-    assert page.response.status_code == 401
+    assert page.response.status_code == 403
     assert "access_denied" in page.text and "cancelled" in page.text
     assert page.link(href="/login")
     assert browser.http.get(browser.url("/"), allow_redirects=False).status_code == 302, "not signed in"
@@ -75,6 +82,7 @@ def test_sign_out_ends_the_session_and_the_old_cookie(signed_in, mock_authority)
     cookie = signed_in.session_cookie()
     page = signed_in.sign_out()
     assert urlsplit(page.url).path == "/login", "sign-out lands back at sign-in"
+    assert "You have signed out" in page.text and "Sign in" in page.text
     logout = mock_authority.state.requests_to("logout")
     assert logout, "the browser went through the authority's end-session endpoint"
     replay = ScriptedBrowser(signed_in.app_url)
