@@ -60,6 +60,13 @@ def clear_requests():
     return jsonify({"status": "cleared"})
 
 
+@bp.get("/connections")
+def connections():
+    """New connections each listener accepted since the last reset: {"back": n, "front": n}."""
+    state = current_state()
+    return jsonify({listener: state.connections_opened(listener) for listener in ("back", "front")})
+
+
 @bp.post("/clock")
 def clock():
     """Advance the injected clock: {"advance": seconds}."""

@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
+import sys
 import threading
 from collections.abc import Iterator
 
+import cheroot.wsgi
+from cheroot.makefile import MakeFile
+from cheroot.server import HTTPConnection
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+from cheroot.workers import threadpool
 from flask import Flask, g, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import control, graph, oidc
 from .config import MockConfig, config_from
@@ -16,6 +22,9 @@ from .state import MockState, RequestRecord
 from .tls import TlsMaterial
 
 BIND_ADDRESS = "127.0.0.1"  # never listen beyond this machine
+LISTENER_THREADS = 32  # requests each listener serves at once (slow faults hold a thread while they wait)
+IDLE_TIMEOUT = 30  # seconds an idle keep-alive connection stays open (and a started request may take to arrive)
+log = logging.getLogger(__name__)
 UNLOGGED_BLUEPRINTS = ("control",)
 HTML_SECURITY_HEADERS = {
     # No scripts at all; the picker form may still redirect to the app's (other-origin) redirect URI.
@@ -82,16 +91,63 @@ def create_app(config: MockConfig | None = None, *, state: MockState | None = No
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request handler that does not print one line per request (tests)."""
+class _CountedConnection(HTTPConnection):
+    """A connection that tells its listener it was opened (how tests see whether clients reuse connections)."""
 
-    def log_request(self, *args, **kwargs) -> None:
-        pass
+    def __init__(self, server, sock, makefile=MakeFile) -> None:
+        super().__init__(server, sock, makefile)
+        server.on_new_connection()
 
 
-def _placeholder_app(environ, start_response):
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"starting"]
+class _DaemonThreadPool(threadpool.ThreadPool):
+    """cheroot's worker pool with daemon threads, so a mock that was never stopped cannot hang the interpreter."""
+
+    def _spawn_worker(self):
+        worker = threadpool.WorkerThread(self.server)
+        worker.name = f"mock-authority {worker.name}"
+        worker.daemon = True
+        worker.start()
+        return worker
+
+
+class _Listener(cheroot.wsgi.Server):
+    """A cheroot WSGI server: HTTP/1.1 keep-alive (Werkzeug's dev server always closes the connection), TLS,
+    a fixed pool of daemon threads, errors to the logging module, and a count of the connections it accepted."""
+
+    ConnectionClass = _CountedConnection
+    keep_alive_conn_limit = None  # cheroot's default keeps only 10 idle keep-alive connections open
+
+    def __init__(self, port: int, app, on_new_connection, tls_files=None) -> None:
+        super().__init__((BIND_ADDRESS, port), app, numthreads=LISTENER_THREADS, max=LISTENER_THREADS,
+                         request_queue_size=128, timeout=IDLE_TIMEOUT)
+        self.requests = _DaemonThreadPool(self, min=LISTENER_THREADS, max=LISTENER_THREADS)
+        self.on_new_connection = on_new_connection
+        if tls_files:
+            self.ssl_adapter = BuiltinSSLAdapter(*tls_files)
+        self.prepare()  # binds (port 0 = a free port) and starts the worker threads
+
+    @property
+    def port(self) -> int:
+        return self.bind_addr[1]
+
+    def error_log(self, msg="", level=logging.INFO, traceback=False) -> None:
+        # e.g. a client that drops a TLS handshake; cheroot writes these to stderr by default.
+        log.log(max(level, logging.DEBUG), "%s", msg, exc_info=traceback)
+
+
+class _RequestLines:
+    """WSGI middleware printing one line per request (method, path without query, status) for the CLI."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        def logging_start_response(status, headers, exc_info=None):
+            print(f'{environ.get("REMOTE_ADDR", "-")} "{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")}" '
+                  f'{status.split(" ", 1)[0]}', file=sys.stderr, flush=True)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, logging_start_response)
 
 
 class MockAuthority:
@@ -100,28 +156,32 @@ class MockAuthority:
     def __init__(self, config: MockConfig | None = None, *, log_requests: bool = False, **overrides) -> None:
         config = config_from(config, **overrides).resolved()
         self._tls = TlsMaterial(config.host)
-        handler = WSGIRequestHandler if log_requests else _QuietHandler
         # Bind first (port 0 = free port), then build the app with the real ports in its URLs.
         try:
-            self._back = make_server(BIND_ADDRESS, config.port, _placeholder_app, threaded=True,
-                                     request_handler=handler, ssl_context=self._tls.server_context())
+            self._back = _Listener(config.port, self._serve, lambda: self._count("back"),
+                                   tls_files=self._tls.server_files())
             try:
-                self._front = make_server(BIND_ADDRESS, config.front_port, _placeholder_app, threaded=True,
-                                          request_handler=handler)
+                self._front = _Listener(config.front_port, self._serve, lambda: self._count("front"))
             except BaseException:
-                self._back.server_close()
+                self._back.stop()
                 raise
         except BaseException:
             self._tls.cleanup()
             raise
-        self.config = dataclasses.replace(config, port=self._back.server_port,
-                                          front_port=self._front.server_port)
+        self.config = dataclasses.replace(config, port=self._back.port, front_port=self._front.port)
         self.state = MockState(self.config)
         self.app = create_app(self.config, state=self.state)
-        self._back.app = self._front.app = self.app
+        self._app = _RequestLines(self.app) if log_requests else self.app
         self._urls: Urls = urls_for(self.config.host, self.config.port, self.config.front_port,
                                     self.config.tenant_id)
         self._threads: list[threading.Thread] = []
+
+    def _serve(self, environ, start_response):
+        # The listeners bind before the app exists (its URLs need their ports); they accept nothing before start().
+        return self._app(environ, start_response)
+
+    def _count(self, listener: str) -> None:
+        self.state.count_connection(listener)
 
     authority = property(lambda self: self._urls.authority, doc="What the app puts in AUTHORITY.")
     issuer = property(lambda self: self._urls.issuer, doc="The ID tokens' iss.")
@@ -133,7 +193,7 @@ class MockAuthority:
     def start(self) -> "MockAuthority":
         """Serve both listeners in daemon threads."""
         for server, name in ((self._back, "mock-authority-tls"), (self._front, "mock-authority-front")):
-            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            thread = threading.Thread(target=server.serve, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
@@ -141,9 +201,7 @@ class MockAuthority:
     def stop(self) -> None:
         """Stop both listeners and delete the CA bundle."""
         for server in (self._back, self._front):
-            if self._threads:
-                server.shutdown()
-            server.server_close()
+            server.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()

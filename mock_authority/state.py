@@ -138,7 +138,7 @@ class MockState:
     # -- lifecycle -------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget codes, tokens, faults, log, clock offset, SSO sessions and settings; re-seed users."""
+        """Forget codes, tokens, faults, log, connection counts, clock, SSO sessions and settings; re-seed users."""
         with self._lock:
             self._users: list[DemoUser] = list(self.config.users or ())
             self._pending: dict[str, PendingAuthorization] = {}
@@ -147,6 +147,7 @@ class MockState:
             self._sso: dict[str, SsoSession] = {}
             self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
             self._requests: list[RequestRecord] = []
+            self._connections: collections.Counter[str] = collections.Counter()
             self._offset = 0.0
             self._settings = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}
 
@@ -270,6 +271,24 @@ class MockState:
         """Empty the request log."""
         with self._lock:
             self._requests.clear()
+
+    def count_connection(self, listener: str) -> None:
+        """Note a new TCP connection (after its TLS handshake) accepted by a listener: "back" or "front"."""
+        with self._lock:
+            self._connections[listener] += 1
+
+    def connections_opened(self, listener: str = "back") -> int:
+        """New connections a listener accepted since the last reset or clear_connections.
+
+        The back channel serves discovery, JWKS, token and Graph on one port: a client that pools its
+        connections opens one per concurrent request, then reuses it."""
+        with self._lock:
+            return self._connections[listener]
+
+    def clear_connections(self) -> None:
+        """Start counting connections from zero."""
+        with self._lock:
+            self._connections.clear()
 
     def token_redemptions(self) -> collections.Counter:
         """Token requests counted by grant type."""

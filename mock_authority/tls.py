@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import ssl
 import tempfile
 
 import certifi
@@ -25,12 +24,18 @@ class TlsMaterial:
             out.write(b"\n")
             out.write(self.ca.cert_pem.bytes())
 
-    def server_context(self) -> ssl.SSLContext:
-        """An SSL context for the back-channel listener."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.server_cert.configure_cert(context)
-        return context
+    def server_files(self) -> tuple[str, str]:
+        """(certificate chain, private key) as PEM files in the bundle's directory, for servers that load files."""
+        cert_path = os.path.join(self._dir, "server-cert.pem")
+        key_path = os.path.join(self._dir, "server-key.pem")
+        with open(cert_path, "wb") as out:
+            for pem in self.server_cert.cert_chain_pems:
+                out.write(pem.bytes())
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(self.server_cert.private_key_pem.bytes())
+        return cert_path, key_path
 
     def cleanup(self) -> None:
-        """Delete the bundle file and its directory."""
+        """Delete the bundle, the server's key and certificate files, and their directory."""
         shutil.rmtree(self._dir, ignore_errors=True)

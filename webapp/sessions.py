@@ -1,4 +1,5 @@
-"""Server-side sessions (Flask-Session): the cookie holds only a random session id.
+"""Server-side sessions (Flask-Session 0.8, pinned: the store classes below extend its `_upsert_session`):
+the cookie holds only a random session id.
 
 Lifetimes: every session is permanent with PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT, and Flask
 re-saves it on each request (SESSION_REFRESH_EACH_REQUEST), so the store's expiry (a Redis TTL, or the
@@ -16,7 +17,8 @@ import time
 
 import click
 from cachelib.file import FileSystemCache
-from flask_session import Session
+from flask_session.cachelib import CacheLibSessionInterface
+from flask_session.redis import RedisSessionInterface
 
 import app_config
 
@@ -37,7 +39,7 @@ LOCK_FILE = ".sweep.lock"
 
 
 def init_sessions(app):
-    """Start Flask-Session on the configured store, with the idle lifetime and expired-file cleanup."""
+    """Keep sessions in the configured store, with the idle lifetime and expired-file cleanup."""
     config = app.config
     config["SESSION_PERMANENT"] = True
     config["SESSION_REFRESH_EACH_REQUEST"] = True
@@ -50,6 +52,7 @@ def init_sessions(app):
         config["SESSION_REDIS"] = redis.Redis.from_url(
             config["REDIS_URL"], socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
             socket_timeout=REDIS_READ_TIMEOUT, health_check_interval=30)
+        app.session_interface = RedisSessions(app, client=config["SESSION_REDIS"])
     else:
         directory = config["SESSION_FILE_DIR"] or os.path.join(app.instance_path, "flask_session")
         # threshold=0: never evict live sessions to stay under a file count (cachelib's default is 500);
@@ -57,11 +60,11 @@ def init_sessions(app):
         config["SESSION_TYPE"] = "cachelib"
         config["SESSION_CACHELIB"] = FileSystemCache(directory, threshold=0, mode=0o600)
         _owner_only(directory)
+        app.session_interface = FileSessions(app, client=config["SESSION_CACHELIB"])
         sweeper = Sweeper(directory, _seconds(config, "SESSION_SWEEP_INTERVAL"))
         if sweeper.interval:
             app.before_request(sweeper.start_once)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    Session(app)
 
     @app.cli.command("sessions-sweep")
     def sessions_sweep():
@@ -73,7 +76,45 @@ def init_sessions(app):
         if result is None:
             click.echo("Another process is sweeping the session files right now.")
         else:
-            click.echo(f"Deleted {result[0]} expired session file(s) from {sweeper.directory}; {result[1]} remain.")
+            removed, kept = result
+            click.echo(f"Deleted {removed} expired file(s) from {sweeper.directory}; {kept} session(s) remain.")
+
+
+class _NoResurrection:
+    """Save a session that came from the store only while it is still there.
+
+    Flask-Session writes every session back at the end of each request. A request that loaded the session
+    before a sign-out (or a new id at sign-in) and ends after it would store the old data again, under the
+    old id, and a copied cookie would work again. So a session that came from the store is saved only if the
+    store still has it; a new one (new id) is saved as usual.
+    """
+
+    def open_session(self, app, request):
+        session = super().open_session(app, request)
+        session.from_store = session.sid == request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+        return session
+
+    def regenerate(self, session):
+        super().regenerate(session)
+        session.from_store = False
+
+
+class RedisSessions(_NoResurrection, RedisSessionInterface):
+    def _upsert_session(self, session_lifetime, session, store_id):
+        if not getattr(session, "from_store", False):
+            return super()._upsert_session(session_lifetime, session, store_id)
+        # SET ... XX: only if the key exists, atomically.
+        self.client.set(name=store_id, value=self.serializer.encode(session),
+                        ex=int(session_lifetime.total_seconds()), xx=True)
+
+
+class FileSessions(_NoResurrection, CacheLibSessionInterface):
+    def _upsert_session(self, session_lifetime, session, store_id):
+        # Not atomic, unlike Redis: a deletion between the check and the write (microseconds, against a
+        # request's whole duration without the check) would still be undone.
+        if getattr(session, "from_store", False) and not self.cache.has(store_id):
+            return None
+        return super()._upsert_session(session_lifetime, session, store_id)
 
 
 def _owner_only(directory):
@@ -143,7 +184,7 @@ class Sweeper:
             lock.truncate(0)
             lock.write(str(int(now)))
         if removed:
-            log.info("deleted %d expired session file(s); %d remain", removed, kept)
+            log.info("deleted %d expired file(s); %d session(s) remain", removed, kept)
         return removed, kept
 
     def _sweep(self, now):

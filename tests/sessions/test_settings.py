@@ -1,0 +1,52 @@
+"""Session lifetimes and proxy trust: their defaults, how they reach Flask, and each malformed value named."""
+import datetime
+from pathlib import Path
+
+import pytest
+
+import app_config
+from app import create_app
+from tests.unit.test_config import GOOD
+
+
+def test_defaults_outlast_an_access_token_and_stay_inside_the_refresh_token():
+    idle = int(app_config.DEFAULTS["SESSION_IDLE_TIMEOUT"])
+    absolute = int(app_config.DEFAULTS["SESSION_ABSOLUTE_TIMEOUT"])
+    assert idle >= 90 * 60, "an idle session must outlive the longest Entra access token (60-90 min)"
+    assert absolute <= 90 * 24 * 3600, "the session must not outlive the refresh token's 90-day window"
+    assert idle <= absolute
+    assert app_config.DEFAULTS["TRUSTED_PROXIES"] == "0", "forwarded headers are trusted only when configured"
+
+
+def test_idle_timeout_is_the_permanent_session_lifetime(tmp_path):
+    app = create_app({**GOOD, "SECRET_KEY": "k", "SESSION_FILE_DIR": str(tmp_path), "SESSION_IDLE_TIMEOUT": "600"})
+    assert app.permanent_session_lifetime == datetime.timedelta(seconds=600)
+    assert app.config["SESSION_PERMANENT"] and app.config["SESSION_REFRESH_EACH_REQUEST"]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("SESSION_IDLE_TIMEOUT", "0"), ("SESSION_IDLE_TIMEOUT", "8h"), ("SESSION_IDLE_TIMEOUT", "-5"),
+    ("SESSION_ABSOLUTE_TIMEOUT", ""), ("SESSION_ABSOLUTE_TIMEOUT", "1.5"),
+    ("SESSION_SWEEP_INTERVAL", "often"), ("TRUSTED_PROXIES", "-1"), ("TRUSTED_PROXIES", "yes"),
+])
+def test_each_bad_setting_is_named(key, value):
+    assert [problem.setting for problem in app_config.find_problems({**GOOD, key: value})] == [key]
+
+
+def test_idle_timeout_longer_than_absolute_is_named():
+    problems = app_config.find_problems({**GOOD, "SESSION_IDLE_TIMEOUT": "7200", "SESSION_ABSOLUTE_TIMEOUT": "3600"})
+    assert [(p.setting, "SESSION_ABSOLUTE_TIMEOUT" in p.message) for p in problems] == [("SESSION_IDLE_TIMEOUT", True)]
+
+
+def test_malformed_lifetime_still_starts_the_app_on_the_configuration_page(tmp_path):
+    app = create_app({**GOOD, "SECRET_KEY": "k", "SESSION_FILE_DIR": str(tmp_path), "SESSION_IDLE_TIMEOUT": "soon"})
+    response = app.test_client().get("/")
+    assert response.status_code == 503 and b"SESSION_IDLE_TIMEOUT" in response.data
+
+
+@pytest.mark.parametrize("key", ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_SWEEP_INTERVAL",
+                                 "TRUSTED_PROXIES"])
+def test_setting_is_documented(key):
+    root = Path(__file__).resolve().parents[2]
+    assert f"\n{key}={app_config.DEFAULTS[key]}\n" in (root / ".env.sample").read_text(), ".env.sample explains it"
+    assert f"| `{key}` |" in (root / "README.md").read_text(), "the README's settings table lists it"
