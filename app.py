@@ -1,6 +1,6 @@
 """Flask app factory: Sign in with Microsoft (OIDC auth code + PKCE via `identity`) and call Microsoft Graph.
 
-`flask run` finds create_app itself; `gunicorn app:app` reads the lazily built `app` below.
+`flask run` and `gunicorn app:app` both read the `app` attribute below, built (once) on first access.
 """
 import functools
 import logging
@@ -98,7 +98,7 @@ def _register_error_pages(app):
 def _app_for_servers():
     from dotenv import load_dotenv
 
-    load_dotenv()  # gunicorn does not read .env itself (the Flask CLI does)
+    load_dotenv()  # gunicorn does not read .env itself (the Flask CLI already has; loading again is harmless)
     return create_app()
 
 

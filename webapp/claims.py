@@ -1,5 +1,9 @@
 """ID-token claims, each with a one-line meaning, for the signed-in page."""
+import functools
 from datetime import datetime, timezone
+
+from flask import render_template
+from markupsafe import Markup
 
 MEANINGS = {
     "iss": "Issuer: the authority (and tenant) that signed the token.",
@@ -27,6 +31,17 @@ def claim_rows(claims: dict) -> list:
     known = [name for name in MEANINGS if name in claims]
     others = sorted(name for name in claims if name not in MEANINGS)
     return [(name, _display(name, claims[name]), MEANINGS.get(name, "")) for name in known + others]
+
+
+def claims_table(claims: dict) -> Markup:
+    """The claims as an HTML table. Rendered once per distinct token, not per page view: the table is most
+    of the signed-in page's rendering cost, and a user's claims change only when a new ID token arrives."""
+    return _render_rows(tuple(claim_rows(claims)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _render_rows(rows: tuple) -> Markup:
+    return Markup(render_template("claims_table.html", claims=rows))
 
 
 def _display(name, value) -> str:

@@ -5,7 +5,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
-from .claims import claim_rows
+from .claims import claims_table
 from .csrf import csrf_ok, csrf_token
 from .graph import GraphFailure
 from .redirects import safe_next
@@ -33,7 +33,7 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
         user = signin.user()
         if not user:
             return redirect(url_for("main.login"))
-        return render_template("index.html", user=user, claims=claim_rows(user))
+        return render_template("index.html", user=user, claims_table=claims_table(user))
 
     @bp.get("/login")
     def login():

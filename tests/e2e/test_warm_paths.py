@@ -1,5 +1,7 @@
 """Warm paths touch no authority: signed-in pages and /call_api with a cached token ask Graph at most; a sign-in
 makes one token request; Graph calls share the app's pooled connection."""
+import os
+
 import pytest
 
 from tests.scripted_browser import ScriptedBrowser
@@ -47,3 +49,13 @@ def test_a_warm_app_signs_the_next_user_in_without_discovery_or_keys(live_app, s
     # The browser's two visits to the authority's pages, then the app's one server-to-server request.
     assert authority_requests(mock_authority) == [
         ("authorize", None), ("authorize_pick", None), ("token", "authorization_code")]
+
+
+def test_warm_page_views_do_not_rewrite_the_session(signed_in, live_app):
+    """The session is written when it changes (and touched once a minute to slide its expiry), not per view."""
+    interface = live_app.session_interface
+    path = interface.cache._get_filename(interface.key_prefix + signed_in.session_cookie())
+    before = os.stat(path).st_mtime_ns
+    for _ in range(5):
+        assert signed_in.get("/").response.status_code == 200
+    assert os.stat(path).st_mtime_ns == before

@@ -55,3 +55,32 @@ def test_https_cookie_is_secure_with_the_host_prefix(app_factory, overrides):
     cookie = session_cookie_header(app_factory(**overrides), "https://app.example.test")
     assert cookie.startswith("__Host-session=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.test", "X-Forwarded-For": "203.0.113.9"}
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_behind_a_trusted_tls_proxy_responses_are_https_ones(app_factory, path):
+    app = app_factory(TRUSTED_PROXIES="1", REDIRECT_URI="https://app.example.test/getAToken")
+    with app.test_client() as client, client.get(path, headers=FORWARDED) as response:
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        sessions = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-session=")]
+        assert sessions or path != "/login", "a sign-in start must set the session cookie"
+        for cookie in sessions:
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_behind_a_trusted_tls_proxy_sign_out_returns_to_the_https_site(app_factory):
+    app = app_factory(TRUSTED_PROXIES="1", REDIRECT_URI="https://app.example.test/getAToken")
+    with app.test_client() as client:
+        form_page = client.get("/logout", headers=FORWARDED).get_data(as_text=True)
+        token = form_page.split('name="csrf_token" value="')[1].split('"')[0]
+        response = client.post("/logout", data={"csrf_token": token}, headers=FORWARDED)
+    assert "post_logout_redirect_uri=https%3A%2F%2Fapp.example.test%2F" in response.headers["Location"]
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(app_factory):
+    with app_factory().test_client() as client, client.get("/login", headers=FORWARDED) as response:
+        assert "Strict-Transport-Security" not in response.headers, "any client can send X-Forwarded-Proto"
