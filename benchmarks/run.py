@@ -199,7 +199,7 @@ def table(figures, args, measured_at) -> str:
     per_worker = connections["call_api"] / args.workers
     rows = [
         (f"Signed-in index vs a bare Flask page of the same size ({index['page_bytes']:,} B), requests/s",
-         f"{index['rps']:,.0f} vs {index['bare_rps']:,.0f}: **{index['ratio'][0]:.2f}×** "
+         f"{index['rps']:,.0f} vs {index['bare_rps']:,.0f}: **{index['ratio'][0]:.3f}×** "
          f"(rounds {index['ratio'][1]:.2f}–{index['ratio'][2]:.2f}); worker CPU per request "
          f"{index['cpu_ms']:.2f} vs {index['bare_cpu_ms']:.2f} ms",
          "≥ 0.7×", _met(index["ratio"][0] >= 0.7)),
