@@ -146,16 +146,23 @@ def _single(user, select) -> Response:
     return _ok({"@odata.context": _context(select, entity=True), **_project(user, select)})
 
 
+def _admit(scopes):
+    """What a single-entity call passes first: injected latency and faults, the bearer token, $select.
+    Returns (claims, select, error response or None)."""
+    error = _before_answer()
+    if error is not None:
+        return None, None, error
+    claims, error = _authorize(scopes)
+    if error is not None:
+        return None, None, error
+    select, error = _parse_select()
+    return claims, select, error
+
+
 @bp.get("/v1.0/me", endpoint="graph_me")
 def me():
     """The signed-in user."""
-    error = _before_answer()
-    if error is not None:
-        return error
-    claims, error = _authorize(ME_SCOPES)
-    if error is not None:
-        return error
-    select, error = _parse_select()
+    claims, select, error = _admit(ME_SCOPES)
     if error is not None:
         return error
     user = current_state().find_user(claims.get("oid", ""))
@@ -168,13 +175,7 @@ def me():
 @bp.get("/v1.0/users/<path:key>", endpoint="graph_user")
 def user(key: str):
     """One user by object id or userPrincipalName."""
-    error = _before_answer()
-    if error is not None:
-        return error
-    _, error = _authorize(USERS_SCOPES)
-    if error is not None:
-        return error
-    select, error = _parse_select()
+    _, select, error = _admit(USERS_SCOPES)
     if error is not None:
         return error
     found = current_state().find_user(key)

@@ -71,7 +71,6 @@ def init_sessions(app):
         sweeper = Sweeper(directory, _seconds(config, "SESSION_SWEEP_INTERVAL"))
         if sweeper.interval:
             app.before_request(sweeper.start_once)
-    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
 
     @app.cli.command("sessions-sweep")
     def sessions_sweep():
