@@ -77,3 +77,17 @@ def test_graph_error_shows_the_request_id(signed_in, mock_authority):
     mock_authority.state.enqueue_fault("graph", "status", status=403)
     page = signed_in.get("/call_api")
     assert "Request ID" in page.text
+
+
+def test_a_single_object_endpoint_is_shown_as_fields(mock_authority, tmp_path):
+    from tests.conftest import app_settings, serve_app
+    from tests.scripted_browser import ScriptedBrowser
+
+    me = mock_authority.graph_endpoint.rsplit("/", 1)[0] + "/me"
+    with serve_app(app_settings(mock_authority, tmp_path, ENDPOINT=me)) as (_, url):
+        browser = ScriptedBrowser(url)
+        user = mock_authority.state.users[0]
+        browser.sign_in(upn=user.upn)
+        page = browser.get("/call_api")
+        assert page.response.status_code == 200 and "userPrincipalName" in page.text and user.upn in page.text
+        assert "User principal name" not in page.text, "a single user is not a users table"
