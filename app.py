@@ -17,6 +17,7 @@ from webapp.graph import GraphClient
 from webapp.id_token import IdTokenValidator
 from webapp.log_hygiene import redact_logs
 from webapp.outbound import TimeoutSession
+from webapp.refresh_coalescing import CoalescingHttpClient
 from webapp.security import configure_cookies, install_security_headers, origin_of
 from webapp.sessions import init_sessions, local_secret_key
 from webapp.signin import SignIn
@@ -51,7 +52,8 @@ def create_app(overrides=None) -> Flask:
     http = metadata.http
     validator = IdTokenValidator(metadata, app.config["CLIENT_ID"],
                                  app_config.tenant_list(app.config["ALLOWED_TENANTS"]))
-    signin = SignIn(app.config, http_client=http, http_cache=AuthorityHttpCache(), validator=validator)
+    token_client = CoalescingHttpClient(http, wait_seconds=sum(http.default_timeout) + 1)
+    signin = SignIn(app.config, http_client=token_client, http_cache=AuthorityHttpCache(), validator=validator)
     app.register_blueprint(make_views(signin, GraphClient(http), metadata, app.config["ENDPOINT"]))
     return app
 

@@ -80,12 +80,19 @@ class IdTokenValidator:
 class ValidatingTokenCache(msal.SerializableTokenCache):
     """An MSAL token cache that refuses a token response whose ID token does not validate."""
 
-    def __init__(self, validator: IdTokenValidator):
+    def __init__(self, validator: IdTokenValidator, on_rejected_refresh=lambda refresh_token: None):
         super().__init__()
         self._validator = validator
+        self._on_rejected_refresh = on_rejected_refresh
 
     def add(self, event, **kwargs):
         id_token = (event.get("response") or {}).get("id_token")
         if id_token:
-            self._validator.validate(id_token)
+            try:
+                self._validator.validate(id_token)
+            except IdTokenRejected:
+                refresh_token = (event.get("data") or {}).get("refresh_token")
+                if refresh_token:  # an answer to a refresh: it must not be shared with other requests
+                    self._on_rejected_refresh(refresh_token)
+                raise
         super().add(event, **kwargs)

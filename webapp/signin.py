@@ -42,7 +42,7 @@ class _Auth(identity.web.Auth):
 
     def _load_cache(self):
         # Same as identity 0.11's version, with a cache that validates every ID token before storing it.
-        cache = ValidatingTokenCache(self._validator)
+        cache = ValidatingTokenCache(self._validator, on_rejected_refresh=self._http_client.forget)
         if self._session.get(self._TOKEN_CACHE):
             cache.deserialize(self._session[self._TOKEN_CACHE])
         return cache
