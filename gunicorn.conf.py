@@ -5,10 +5,11 @@ Every value comes from the environment (or .env): BIND or PORT, WEB_CONCURRENCY,
 import logging
 import multiprocessing
 import os
-import re
 import sys
 
 from dotenv import load_dotenv
+
+from webapp.log_hygiene import DropQueryStrings
 
 load_dotenv()  # gunicorn does not read .env itself; the values then reach the workers too
 
@@ -43,17 +44,6 @@ accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss %(p)s "%(a)s"'
 errorlog = "-"
 
-_QUERY = re.compile(r"\?\S*")
-
-
-class _DropQueryStrings(logging.Filter):
-    """gunicorn logs the full URI of a request that failed outside the app; cut its query string."""
-
-    def filter(self, record):
-        if record.args:
-            record.args = tuple(_QUERY.sub("?…", arg) if isinstance(arg, str) else arg for arg in record.args)
-        return True
-
-
 def post_worker_init(worker):
-    logging.getLogger("gunicorn.error").addFilter(_DropQueryStrings())
+    # gunicorn logs the full URI of a request that failed outside the app: cut its query string.
+    logging.getLogger("gunicorn.error").addFilter(DropQueryStrings())

@@ -6,16 +6,18 @@ each token event at DEBUG with the code and PKCE verifier unmasked.
 import logging
 import re
 
-_QUERY = re.compile(r'([A-Z]+ /[^ ?"]*)\?[^ "]*')
+_QUERY = re.compile(r'(/[^\s?"]*)\?[^\s"]*')  # a path's query string, wherever the path stands
 
 
 class DropQueryStrings(logging.Filter):
-    """Rewrites 'GET /getAToken?code=…&state=… HTTP/1.1' as 'GET /getAToken?… HTTP/1.1'."""
+    """Rewrites 'GET /getAToken?code=…&state=… HTTP/1.1' as 'GET /getAToken?… HTTP/1.1' (Werkzeug's request lines,
+    gunicorn's error lines about a failed request)."""
 
     def filter(self, record):
-        if record.args:
+        if isinstance(record.args, tuple):
             record.args = tuple(_QUERY.sub(r"\1?…", arg) if isinstance(arg, str) else arg for arg in record.args)
-        record.msg = _QUERY.sub(r"\1?…", str(record.msg))
+        if isinstance(record.msg, str):
+            record.msg = _QUERY.sub(r"\1?…", record.msg)
         return True
 
 
