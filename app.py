@@ -2,6 +2,7 @@
 
 `flask run` and `gunicorn app:app` both read the `app` attribute below, built (once) on first access.
 """
+
 import functools
 import logging
 
@@ -39,7 +40,8 @@ def create_app(overrides=None) -> Flask:
     init_sessions(app)
     _trust_proxies(app)
     app.jinja_env.globals.update(
-        app_version=__version__, mock_authority=app_config.is_true(app.config["LOCAL_MOCK_AUTHORITY"]))
+        app_version=__version__, mock_authority=app_config.is_true(app.config["LOCAL_MOCK_AUTHORITY"])
+    )
     _register_error_pages(app)
     metadata = None if problems else AuthorityMetadata(app.config["AUTHORITY"], _http_client(app.config))
     # The sign-out form posts to /logout, which redirects to the authority's end-session endpoint.
@@ -50,8 +52,9 @@ def create_app(overrides=None) -> Flask:
         return app
 
     http = metadata.http
-    validator = IdTokenValidator(metadata, app.config["CLIENT_ID"],
-                                 app_config.tenant_list(app.config["ALLOWED_TENANTS"]))
+    validator = IdTokenValidator(
+        metadata, app.config["CLIENT_ID"], app_config.tenant_list(app.config["ALLOWED_TENANTS"])
+    )
     token_client = CoalescingHttpClient(http, wait_seconds=sum(http.default_timeout) + 1)
     signin = SignIn(app.config, http_client=token_client, http_cache=AuthorityHttpCache(), validator=validator)
     app.register_blueprint(make_views(signin, GraphClient(http), metadata, app.config["ENDPOINT"]))
@@ -67,8 +70,9 @@ def _trust_proxies(app):
 
 
 def _http_client(config) -> TimeoutSession:
-    return TimeoutSession(float(config["HTTP_CONNECT_TIMEOUT"]), float(config["HTTP_READ_TIMEOUT"]),
-                          config["REQUESTS_CA_BUNDLE"])
+    return TimeoutSession(
+        float(config["HTTP_CONNECT_TIMEOUT"]), float(config["HTTP_READ_TIMEOUT"]), config["REQUESTS_CA_BUNDLE"]
+    )
 
 
 def _serve_config_page(app, problems):

@@ -3,6 +3,7 @@
 The names match Microsoft's quickstart (CLIENT_ID, CLIENT_SECRET, AUTHORITY, ...) so its docs map 1:1.
 Nothing here holds a secret; secrets come from the environment or a git-ignored `.env`.
 """
+
 import os
 import re
 from dataclasses import dataclass
@@ -83,28 +84,58 @@ def find_problems(config) -> list:
     problems = []
     client_id = config.get("CLIENT_ID", "")
     if not client_id:
-        problems.append(Problem("CLIENT_ID", "is missing. Copy the Application (client) ID from the app's "
-                                              "Overview page in the Entra admin center."))
+        problems.append(
+            Problem(
+                "CLIENT_ID",
+                "is missing. Copy the Application (client) ID from the app's Overview page in the Entra admin center.",
+            )
+        )
     elif not GUID.match(client_id):
-        problems.append(Problem("CLIENT_ID", "is not a GUID. It looks like 00001111-aaaa-2222-bbbb-3333cccc4444; "
-                                              "use the Application (client) ID, not the app's name."))
+        problems.append(
+            Problem(
+                "CLIENT_ID",
+                "is not a GUID. It looks like 00001111-aaaa-2222-bbbb-3333cccc4444; "
+                "use the Application (client) ID, not the app's name.",
+            )
+        )
     if not config.get("CLIENT_SECRET"):
-        problems.append(Problem("CLIENT_SECRET", "is missing. Create one under Certificates & secrets and copy "
-                                                  "its Value (not its Secret ID)."))
+        problems.append(
+            Problem(
+                "CLIENT_SECRET",
+                "is missing. Create one under Certificates & secrets and copy its Value (not its Secret ID).",
+            )
+        )
     authority = config.get("AUTHORITY", "")
     if not authority:
-        problems.append(Problem("AUTHORITY", "is missing. Use https://login.microsoftonline.com/<tenant id>, "
-                                              "or .../organizations for a multi-tenant app."))
+        problems.append(
+            Problem(
+                "AUTHORITY",
+                "is missing. Use https://login.microsoftonline.com/<tenant id>, "
+                "or .../organizations for a multi-tenant app.",
+            )
+        )
     elif not _is_url(authority, {"https"}) or not urlsplit(authority).path.strip("/"):
-        problems.append(Problem("AUTHORITY", "must be an https URL with a tenant segment, e.g. "
-                                              "https://login.microsoftonline.com/<tenant id>."))
+        problems.append(
+            Problem(
+                "AUTHORITY",
+                "must be an https URL with a tenant segment, e.g. https://login.microsoftonline.com/<tenant id>.",
+            )
+        )
     redirect_uri = config.get("REDIRECT_URI", "")
     if not _is_url(redirect_uri, {"http", "https"}):
-        problems.append(Problem("REDIRECT_URI", "must be an absolute URL such as http://localhost:5000/getAToken, "
-                                                 "exactly as registered in Entra."))
+        problems.append(
+            Problem(
+                "REDIRECT_URI",
+                "must be an absolute URL such as http://localhost:5000/getAToken, exactly as registered in Entra.",
+            )
+        )
     elif urlsplit(redirect_uri).path in ("", "/"):
-        problems.append(Problem("REDIRECT_URI", "must have its own path (e.g. /getAToken): the site's root "
-                                                 "page cannot also be the sign-in callback."))
+        problems.append(
+            Problem(
+                "REDIRECT_URI",
+                "must have its own path (e.g. /getAToken): the site's root page cannot also be the sign-in callback.",
+            )
+        )
     for key in ("CLIENT_ID", "CLIENT_SECRET", "AUTHORITY"):
         if any(placeholder in config.get(key, "") for placeholder in PLACEHOLDERS):
             problems.append(Problem(key, "still holds the example value from .env.sample; use your registration's."))
@@ -124,8 +155,12 @@ def find_problems(config) -> list:
         problems.append(Problem("SESSION_TYPE", "must be filesystem or redis."))
     problems.extend(_session_lifetime_problems(config))
     if whole_number(config.get("TRUSTED_PROXIES", DEFAULTS["TRUSTED_PROXIES"])) is None:
-        problems.append(Problem("TRUSTED_PROXIES", "must be a whole number: how many proxies in front of the app "
-                                                    "set X-Forwarded-* headers (0 if none)."))
+        problems.append(
+            Problem(
+                "TRUSTED_PROXIES",
+                "must be a whole number: how many proxies in front of the app set X-Forwarded-* headers (0 if none).",
+            )
+        )
     for key in ("HTTP_CONNECT_TIMEOUT", "HTTP_READ_TIMEOUT"):
         try:
             if float(config.get(key)) <= 0:
@@ -145,8 +180,10 @@ def whole_number(value):
 
 
 def _session_lifetime_problems(config) -> list:
-    idle, absolute, sweep = (whole_number(config.get(key, DEFAULTS[key])) for key in
-                             ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_SWEEP_INTERVAL"))
+    idle, absolute, sweep = (
+        whole_number(config.get(key, DEFAULTS[key]))
+        for key in ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_SWEEP_INTERVAL")
+    )
     problems = []
     for key, value in (("SESSION_IDLE_TIMEOUT", idle), ("SESSION_ABSOLUTE_TIMEOUT", absolute)):
         if not value:

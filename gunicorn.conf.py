@@ -2,6 +2,7 @@
 
 Every value comes from the environment (or .env): BIND or PORT, WEB_CONCURRENCY, GUNICORN_THREADS.
 """
+
 import logging
 import multiprocessing
 import os
@@ -15,11 +16,13 @@ load_dotenv()  # gunicorn does not read .env itself; the values then reach the w
 
 if not os.environ.get("SECRET_KEY", "").strip():
     # Checked here, in the master, so the server refuses to start instead of each worker failing on its own.
-    sys.exit("SECRET_KEY is not set. A production server needs Flask's secret key set explicitly, the same on "
-             "every server (a key generated on each machine would differ between them): set SECRET_KEY in the "
-             "environment or in .env, e.g. to the output of "
-             "`python -c 'import secrets; print(secrets.token_hex(32))'`. "
-             "Only local runs (`make run`, `flask run`) generate one into instance/secret_key.")
+    sys.exit(
+        "SECRET_KEY is not set. A production server needs Flask's secret key set explicitly, the same on "
+        "every server (a key generated on each machine would differ between them): set SECRET_KEY in the "
+        "environment or in .env, e.g. to the output of "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`. "
+        "Only local runs (`make run`, `flask run`) generate one into instance/secret_key."
+    )
 
 # Loopback by default: a reverse proxy on this machine terminates TLS. In a container, BIND=0.0.0.0:8000.
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
@@ -43,6 +46,7 @@ forwarder_headers = ""
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss %(p)s "%(a)s"'
 errorlog = "-"
+
 
 def post_worker_init(worker):
     # gunicorn logs the full URI of a request that failed outside the app: cut its query string.

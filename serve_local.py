@@ -2,6 +2,7 @@
 
 With a .env, the app talks to whatever AUTHORITY it names (normally the real Entra ID) unchanged.
 """
+
 import argparse
 import contextlib
 import os
@@ -38,14 +39,22 @@ def serve(host="127.0.0.1", port=5000, env_file=".env", overrides=None):
 def _mock_authority(app_url):
     from mock_authority import MockConfig, run_in_thread
 
-    config = MockConfig(client_id=str(uuid.uuid4()), client_secret=secrets.token_urlsafe(32),
-                        redirect_uris=(f"{app_url}/getAToken",))
+    config = MockConfig(
+        client_id=str(uuid.uuid4()), client_secret=secrets.token_urlsafe(32), redirect_uris=(f"{app_url}/getAToken",)
+    )
     with run_in_thread(config) as mock:
-        yield mock, {
-            "AUTHORITY": mock.authority, "CLIENT_ID": config.client_id, "CLIENT_SECRET": config.client_secret,
-            "REDIRECT_URI": f"{app_url}/getAToken", "ENDPOINT": mock.graph_endpoint,
-            "REQUESTS_CA_BUNDLE": mock.ca_bundle, "LOCAL_MOCK_AUTHORITY": "1",
-        }
+        yield (
+            mock,
+            {
+                "AUTHORITY": mock.authority,
+                "CLIENT_ID": config.client_id,
+                "CLIENT_SECRET": config.client_secret,
+                "REDIRECT_URI": f"{app_url}/getAToken",
+                "ENDPOINT": mock.graph_endpoint,
+                "REQUESTS_CA_BUNDLE": mock.ca_bundle,
+                "LOCAL_MOCK_AUTHORITY": "1",
+            },
+        )
 
 
 @contextlib.contextmanager

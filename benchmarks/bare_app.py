@@ -3,6 +3,7 @@
 `gunicorn benchmarks.bare_app:app` with BARE_PAGE_BYTES set to the size of the page it stands beside.
 No session, no sign-in, no security headers: what a signed-in page view costs beyond this is the app's doing.
 """
+
 import os
 
 from flask import Flask

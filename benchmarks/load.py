@@ -5,6 +5,7 @@ that neither its work nor the in-process mock authority's competes for the other
 instead of requests: a request costs the client some 30 microseconds, so the server, not the client, sets the pace.
 Every run is bounded twice: by a number of requests and by a duration.
 """
+
 import json
 import socket
 import subprocess
@@ -15,13 +16,34 @@ import time
 SOCKET_TIMEOUT = 15  # seconds; longer than any page of the app may take, short enough to end a stuck run
 
 
-def run_load(url_port: int, path: str, cookies: list, connections: int, seconds: float, max_requests: int,
-             host: str = "localhost", timeout: float = 60) -> dict:
+def run_load(
+    url_port: int,
+    path: str,
+    cookies: list,
+    connections: int,
+    seconds: float,
+    max_requests: int,
+    host: str = "localhost",
+    timeout: float = 60,
+) -> dict:
     """Run a load in a child process; return {"count", "seconds", "statuses", "latencies", "bytes"}."""
-    job = {"host": host, "port": url_port, "path": path, "cookies": cookies, "connections": connections,
-           "seconds": seconds, "max_requests": max_requests}
-    done = subprocess.run([sys.executable, "-m", "benchmarks.load"], input=json.dumps(job), capture_output=True,
-                          text=True, timeout=timeout + seconds, check=False)
+    job = {
+        "host": host,
+        "port": url_port,
+        "path": path,
+        "cookies": cookies,
+        "connections": connections,
+        "seconds": seconds,
+        "max_requests": max_requests,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=timeout + seconds,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout)
@@ -84,9 +106,12 @@ def _request(host, port, path, cookie) -> bytes:
 def generate(job: dict) -> dict:
     """Run job's connections until max_requests responses or seconds have passed, whichever comes first."""
     cookies = job["cookies"] or [""]
-    connections = [_Connection(job["host"], job["port"], _request(job["host"], job["port"], job["path"],
-                                                                   cookies[i % len(cookies)]))
-                   for i in range(job["connections"])]
+    connections = [
+        _Connection(
+            job["host"], job["port"], _request(job["host"], job["port"], job["path"], cookies[i % len(cookies)])
+        )
+        for i in range(job["connections"])
+    ]
     lock = threading.Lock()
     statuses, latencies, sizes, errors = {}, [], [], []
     issued = [0]
@@ -121,8 +146,14 @@ def generate(job: dict) -> dict:
     for thread in threads:
         thread.join(job["seconds"] + SOCKET_TIMEOUT + 5)
     elapsed = time.perf_counter() - started
-    return {"count": len(latencies), "seconds": elapsed, "statuses": {str(k): v for k, v in statuses.items()},
-            "latencies": latencies, "bytes": max(sizes) if sizes else 0, "errors": errors[:10]}
+    return {
+        "count": len(latencies),
+        "seconds": elapsed,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "latencies": latencies,
+        "bytes": max(sizes) if sizes else 0,
+        "errors": errors[:10],
+    }
 
 
 if __name__ == "__main__":

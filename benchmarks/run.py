@@ -5,6 +5,7 @@ because this machine is noisy: a burst of noise then lands on both sides alike. 
 table (Markdown) to stdout. Every load is bounded by a duration and a number of requests, and the whole run by
 --budget seconds; the servers it started stop with it, however it ends.
 """
+
 import argparse
 import collections
 import contextlib
@@ -29,14 +30,24 @@ def parse_args(argv):
     parser.add_argument("--seconds", type=float, default=1.5, help="seconds each side runs per round (1.5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of unmeasured load per side first (1)")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive client connections (16)")
-    parser.add_argument("--latency-connections", type=int, default=2,
-                        help="client connections while measuring latency (2: a light load)")
+    parser.add_argument(
+        "--latency-connections",
+        type=int,
+        default=2,
+        help="client connections while measuring latency (2: a light load)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (2)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (4)")
     parser.add_argument("--graph-latency", type=float, default=0.02, help="seconds the mock Graph waits (0.02)")
     parser.add_argument("--browsers", type=int, default=16, help="people signed in to each server (16)")
-    parser.add_argument("--sessions", type=int, nargs=2, default=(100, 10_000), metavar=("FEW", "MANY"),
-                        help="stored sessions to compare (100 10000)")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        nargs=2,
+        default=(100, 10_000),
+        metavar=("FEW", "MANY"),
+        help="stored sessions to compare (100 10000)",
+    )
     parser.add_argument("--budget", type=float, default=540, help="seconds the whole run may take (540)")
     parser.add_argument("--output", help="also write the table to this file")
     return parser.parse_args(argv)
@@ -89,8 +100,9 @@ class Bench:
             for name in names[shift:] + names[:shift]:
                 server, path, connections, kind = sides[name]
                 results[name].append(self.load(server, path, connections, self.args.seconds, kind))
-            progress(f"round {round_number + 1}: " + ", ".join(
-                f"{name} {results[name][-1]['rps']:.0f}/s" for name in names))
+            progress(
+                f"round {round_number + 1}: " + ", ".join(f"{name} {results[name][-1]['rps']:.0f}/s" for name in names)
+            )
         return results
 
 
@@ -100,8 +112,7 @@ def _authority_count(state) -> int:
 
 
 def _page_bytes(server) -> int:
-    response = requests.get(f"{server.url}/", headers={"Cookie": server.cookies[0]}, timeout=10,
-                            allow_redirects=False)
+    response = requests.get(f"{server.url}/", headers={"Cookie": server.cookies[0]}, timeout=10, allow_redirects=False)
     if response.status_code != 200:
         raise RuntimeError(f"signed-in index answered {response.status_code}")
     return len(response.content)
@@ -114,17 +125,19 @@ def _percentile(values, fraction):
 
 def machine() -> str:
     model = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return (f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _median_ratio(numerators, denominators, key):
-    ratios = [a[key] / b[key] for a, b in zip(numerators, denominators)]
+    ratios = [a[key] / b[key] for a, b in zip(numerators, denominators, strict=True)]
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
@@ -156,39 +169,57 @@ def measure(args) -> dict:
                 latency_servers[f"{store} {count}"] = server
 
         progress("signed-in index vs bare Flask page")
-        index = bench.alternate({"index": (app, "/", args.connections, "index"),
-                                 "bare": (bare, "/", args.connections, None)})
+        index = bench.alternate(
+            {"index": (app, "/", args.connections, "index"), "bare": (bare, "/", args.connections, None)}
+        )
         figures["index"] = {
-            "rps": _median(index["index"], "rps"), "bare_rps": _median(index["bare"], "rps"),
+            "rps": _median(index["index"], "rps"),
+            "bare_rps": _median(index["bare"], "rps"),
             "ratio": _median_ratio(index["index"], index["bare"], "rps"),
-            "cpu_ms": _median(index["index"], "cpu_ms"), "bare_cpu_ms": _median(index["bare"], "cpu_ms"),
-            "page_bytes": page_bytes}
+            "cpu_ms": _median(index["index"], "cpu_ms"),
+            "bare_cpu_ms": _median(index["bare"], "cpu_ms"),
+            "page_bytes": page_bytes,
+        }
 
         progress("/call_api against the mock Graph: pooled connections vs one connection per call")
-        call_api = bench.alternate({"pooled": (app, "/call_api", args.connections, "call_api"),
-                                    "unpooled": (unpooled, "/call_api", args.connections, "unpooled")})
+        call_api = bench.alternate(
+            {
+                "pooled": (app, "/call_api", args.connections, "call_api"),
+                "unpooled": (unpooled, "/call_api", args.connections, "unpooled"),
+            }
+        )
         figures["call_api"] = {
-            "rps": _median(call_api["pooled"], "rps"), "unpooled_rps": _median(call_api["unpooled"], "rps"),
+            "rps": _median(call_api["pooled"], "rps"),
+            "unpooled_rps": _median(call_api["unpooled"], "rps"),
             "ratio": _median_ratio(call_api["pooled"], call_api["unpooled"], "rps"),
-            "connections_per_1000": {kind: 1000 * bench.graph_connections[kind] / bench.views[kind]
-                                     for kind in ("call_api", "unpooled")}}
+            "connections_per_1000": {
+                kind: 1000 * bench.graph_connections[kind] / bench.views[kind] for kind in ("call_api", "unpooled")
+            },
+        }
 
         progress(f"signed-in page latency, {few} vs {many} stored sessions")
-        latency = bench.alternate({name: (server, "/", args.latency_connections, "index")
-                                   for name, server in latency_servers.items()})
+        latency = bench.alternate(
+            {name: (server, "/", args.latency_connections, "index") for name, server in latency_servers.items()}
+        )
         figures["latency"] = {}
         for store in stores:
-            pooled = {count: [x for result in latency[f"{store} {count}"] for x in result["latencies"]]
-                      for count in (few, many)}
-            figures["latency"][store] = {count: (statistics.median(values) * 1000, _percentile(values, 0.99) * 1000)
-                                         for count, values in pooled.items()}
+            pooled = {
+                count: [x for result in latency[f"{store} {count}"] for x in result["latencies"]]
+                for count in (few, many)
+            }
+            figures["latency"][store] = {
+                count: (statistics.median(values) * 1000, _percentile(values, 0.99) * 1000)
+                for count, values in pooled.items()
+            }
 
-        figures["authority_per_1000"] = {kind: 1000 * bench.authority_requests[kind] / bench.views[kind]
-                                         for kind in ("index", "call_api")}
+        figures["authority_per_1000"] = {
+            kind: 1000 * bench.authority_requests[kind] / bench.views[kind] for kind in ("index", "call_api")
+        }
         figures["views"] = dict(bench.views)
-        figures["memory"] = {"app": max(peak for server in [app, *latency_servers.values()]
-                                        for peak in server.peak_rss_per_worker()),
-                             "bare": max(bare.peak_rss_per_worker())}
+        figures["memory"] = {
+            "app": max(peak for server in [app, *latency_servers.values()] for peak in server.peak_rss_per_worker()),
+            "bare": max(bare.peak_rss_per_worker()),
+        }
     return figures
 
 
@@ -198,34 +229,62 @@ def table(figures, args, measured_at) -> str:
     connections = call_api["connections_per_1000"]
     per_worker = connections["call_api"] / args.workers
     rows = [
-        (f"Signed-in index vs a bare Flask page of the same size ({index['page_bytes']:,} B), requests/s",
-         f"{index['rps']:,.0f} vs {index['bare_rps']:,.0f}: **{index['ratio'][0]:.3f}×** "
-         f"(rounds {index['ratio'][1]:.2f}–{index['ratio'][2]:.2f}); worker CPU per request "
-         f"{index['cpu_ms']:.2f} vs {index['bare_cpu_ms']:.2f} ms",
-         "≥ 0.7×", _met(index["ratio"][0] >= 0.7)),
-        (f"/call_api against the mock Graph ({args.graph_latency * 1000:g} ms a call), requests/s: pooled "
-         "connections vs a new connection per call (as Microsoft's sample)",
-         f"{call_api['rps']:,.0f} vs {call_api['unpooled_rps']:,.0f}: **{call_api['ratio'][0]:.2f}×** "
-         f"(rounds {call_api['ratio'][1]:.2f}–{call_api['ratio'][2]:.2f})", "", ""),
-        ("New connections to Graph per 1,000 /call_api",
-         f"**{connections['call_api']:.1f}** ({per_worker:.1f} per worker); a new connection per call: "
-         f"{connections['unpooled']:,.0f}", "≤ 1 per worker", _met(per_worker <= 1)),
+        (
+            f"Signed-in index vs a bare Flask page of the same size ({index['page_bytes']:,} B), requests/s",
+            f"{index['rps']:,.0f} vs {index['bare_rps']:,.0f}: **{index['ratio'][0]:.3f}×** "
+            f"(rounds {index['ratio'][1]:.2f}–{index['ratio'][2]:.2f}); worker CPU per request "
+            f"{index['cpu_ms']:.2f} vs {index['bare_cpu_ms']:.2f} ms",
+            "≥ 0.7×",
+            _met(index["ratio"][0] >= 0.7),
+        ),
+        (
+            f"/call_api against the mock Graph ({args.graph_latency * 1000:g} ms a call), requests/s: pooled "
+            "connections vs a new connection per call (as Microsoft's sample)",
+            f"{call_api['rps']:,.0f} vs {call_api['unpooled_rps']:,.0f}: **{call_api['ratio'][0]:.2f}×** "
+            f"(rounds {call_api['ratio'][1]:.2f}–{call_api['ratio'][2]:.2f})",
+            "",
+            "",
+        ),
+        (
+            "New connections to Graph per 1,000 /call_api",
+            f"**{connections['call_api']:.1f}** ({per_worker:.1f} per worker); a new connection per call: "
+            f"{connections['unpooled']:,.0f}",
+            "≤ 1 per worker",
+            _met(per_worker <= 1),
+        ),
     ]
     for kind, label in (("index", "signed-in page views"), ("call_api", "/call_api views")):
         value = figures["authority_per_1000"][kind]
-        rows.append((f"Authority requests per 1,000 {label} ({figures['views'][kind]:,} measured)",
-                     f"**{value:.1f}**", "0", _met(value == 0)))
+        rows.append(
+            (
+                f"Authority requests per 1,000 {label} ({figures['views'][kind]:,} measured)",
+                f"**{value:.1f}**",
+                "0",
+                _met(value == 0),
+            )
+        )
     for store, by_count in figures["latency"].items():
         (median_few, p99_few), (median_many, p99_many) = by_count[few], by_count[many]
         median_ratio, p99_ratio = median_many / median_few, p99_many / p99_few
-        rows.append((f"Signed-in page latency, {store} store: {few:,} vs {many:,} stored sessions",
-                     f"median {median_few:.2f} vs {median_many:.2f} ms (**{median_ratio:.2f}×**), "
-                     f"p99 {p99_few:.1f} vs {p99_many:.1f} ms ({p99_ratio:.2f}×)",
-                     "≤ 1.2×", _met(median_ratio <= 1.2) + ("" if p99_ratio <= 1.2 else " (median; p99 not)")))
+        rows.append(
+            (
+                f"Signed-in page latency, {store} store: {few:,} vs {many:,} stored sessions",
+                f"median {median_few:.2f} vs {median_many:.2f} ms (**{median_ratio:.2f}×**), "
+                f"p99 {p99_few:.1f} vs {p99_many:.1f} ms ({p99_ratio:.2f}×)",
+                "≤ 1.2×",
+                _met(median_ratio <= 1.2) + ("" if p99_ratio <= 1.2 else " (median; p99 not)"),
+            )
+        )
     if "redis" not in figures["latency"]:
         rows.append(("Signed-in page latency, Redis store", "not measured: no redis-server installed", "≤ 1.2×", ""))
-    rows.append(("Peak memory per worker (RSS)",
-                 f"app {figures['memory']['app']:.0f} MiB, bare Flask {figures['memory']['bare']:.0f} MiB", "", ""))
+    rows.append(
+        (
+            "Peak memory per worker (RSS)",
+            f"app {figures['memory']['app']:.0f} MiB, bare Flask {figures['memory']['bare']:.0f} MiB",
+            "",
+            "",
+        )
+    )
     lines = [
         f"Measured {measured_at:%Y-%m-%d %H:%M} UTC on {machine()}; gunicorn gthread, {args.workers} workers × "
         f"{args.threads} threads per server; {args.connections} keep-alive client connections "
@@ -245,7 +304,7 @@ def _met(ok: bool) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    measured_at = datetime.datetime.now(datetime.timezone.utc)
+    measured_at = datetime.datetime.now(datetime.UTC)
     started = time.monotonic()
     figures = measure(args)
     text = table(figures, args, measured_at)

@@ -3,6 +3,7 @@
 `gunicorn benchmarks.unpooled_app:app`, the yardstick that makes the pooled connection's gain visible: the
 same app, settings and error handling, except that each Graph call gets a session of its own.
 """
+
 import app as app_module
 from webapp.graph import GraphClient
 from webapp.outbound import TimeoutSession

@@ -7,6 +7,7 @@ Each app server is gunicorn with the same explicit flags (no access log, so that
 pays for one), its settings entirely from the environment, so a developer's .env cannot change what is measured.
 Users sign in through real HTTP: the app's /login, the mock's account picker, the app's redirect URI.
 """
+
 import contextlib
 import ctypes
 import os
@@ -35,9 +36,22 @@ SESSION_FILE = re.compile(r"^[0-9a-f]{64}$")  # cachelib's file names
 
 def gunicorn_flags(workers: int, threads: int) -> list:
     """The fixed server settings every measured server shares."""
-    return ["--config", str(ROOT / "benchmarks" / "gunicorn_flags_only.py"),
-            "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
-            "--keep-alive", "5", "--timeout", "60", "--log-level", "warning"]
+    return [
+        "--config",
+        str(ROOT / "benchmarks" / "gunicorn_flags_only.py"),
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "5",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
 
 
 @dataclass
@@ -110,8 +124,9 @@ def _wait_until_serving(url: str, process: subprocess.Popen, name: str):
 
 @contextlib.contextmanager
 def _process(name: str, command: list, env: dict, ready_url: str | None = None):
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               preexec_fn=_die_with_parent)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+    )
     try:
         if ready_url:
             _wait_until_serving(ready_url, process, name)
@@ -133,8 +148,21 @@ def redis_server():
         yield None
         return
     port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--databases", "16", "--loglevel", "warning"]
+    command = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--databases",
+        "16",
+        "--loglevel",
+        "warning",
+    ]
     with _process("redis-server", command, dict(os.environ)) as process:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -153,8 +181,9 @@ class WarmSite:
         self._stack = stack
         self.flags = gunicorn_flags(workers, threads)
         # Entra ignores the port of an http://localhost redirect URI: one registration fits every server.
-        self.mock = stack.enter_context(run_in_thread(MockConfig(redirect_uris=("http://localhost/getAToken",),
-                                                                 graph_latency=graph_latency)))
+        self.mock = stack.enter_context(
+            run_in_thread(MockConfig(redirect_uris=("http://localhost/getAToken",), graph_latency=graph_latency))
+        )
         self.redis_url = stack.enter_context(redis_server())
         self.workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         self.secret_key = secrets.token_hex(32)  # shared by every server, as in a real deployment
@@ -164,12 +193,18 @@ class WarmSite:
         """Every setting, so that a .env in the working tree changes nothing; the app on the mock, sessions in
         a store of its own ("filesystem", or "redis" with a database of its own)."""
         settings = dict(app_config.DEFAULTS)
-        settings.update({
-            "AUTHORITY": self.mock.authority, "CLIENT_ID": self.mock.config.client_id,
-            "CLIENT_SECRET": self.mock.config.client_secret, "REDIRECT_URI": f"http://localhost:{port}/getAToken",
-            "ENDPOINT": self.mock.graph_endpoint, "REQUESTS_CA_BUNDLE": self.mock.ca_bundle,
-            "SECRET_KEY": self.secret_key, "SESSION_TYPE": store,
-        })
+        settings.update(
+            {
+                "AUTHORITY": self.mock.authority,
+                "CLIENT_ID": self.mock.config.client_id,
+                "CLIENT_SECRET": self.mock.config.client_secret,
+                "REDIRECT_URI": f"http://localhost:{port}/getAToken",
+                "ENDPOINT": self.mock.graph_endpoint,
+                "REQUESTS_CA_BUNDLE": self.mock.ca_bundle,
+                "SECRET_KEY": self.secret_key,
+                "SESSION_TYPE": store,
+            }
+        )
         if store == "redis":
             settings["REDIS_URL"] = f"{self.redis_url}/{next(self._redis_databases)}"
         else:
@@ -188,8 +223,15 @@ class WarmSite:
     def start_bare(self, name: str, page_bytes: int) -> Server:
         port = free_port()
         env = {**os.environ, "BARE_PAGE_BYTES": str(page_bytes)}
-        command = [sys.executable, "-m", "gunicorn", *self.flags, "--bind", f"127.0.0.1:{port}",
-                   "benchmarks.bare_app:app"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            *self.flags,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "benchmarks.bare_app:app",
+        ]
         process = self._stack.enter_context(_process(name, command, env, f"http://127.0.0.1:{port}/"))
         return Server(name, port, process)
 
@@ -221,8 +263,9 @@ class WarmSite:
         if hasattr(interface, "cache"):  # cachelib FileSystemCache
             value = interface.cache.get(template)
             for start in range(0, max(missing, 0), 1000):
-                batch = {interface.key_prefix + secrets.token_urlsafe(32): value
-                         for _ in range(min(1000, missing - start))}
+                batch = {
+                    interface.key_prefix + secrets.token_urlsafe(32): value for _ in range(min(1000, missing - start))
+                }
                 interface.cache.set_many(batch, timeout=lifetime)
         else:  # Redis
             blob = interface.client.get(template)

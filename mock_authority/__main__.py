@@ -1,4 +1,5 @@
 """Entry point: python -m mock_authority."""
+
 import sys
 
 from .cli import main

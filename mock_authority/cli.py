@@ -1,4 +1,5 @@
 """Command line: run the mock in the foreground and print the .env lines an app needs."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,21 +21,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mock_authority", description=__doc__)
     parser.add_argument("--client-id", dest="client_id", help="app's client id (default: a new GUID)")
     parser.add_argument("--client-secret", dest="client_secret", help="app's secret (default: generated)")
-    parser.add_argument("--redirect-uri", dest="redirect_uris", action="append", metavar="URI",
-                        help=f"registered redirect URI, repeatable (default: {DEFAULT_REDIRECT_URI})")
+    parser.add_argument(
+        "--redirect-uri",
+        dest="redirect_uris",
+        action="append",
+        metavar="URI",
+        help=f"registered redirect URI, repeatable (default: {DEFAULT_REDIRECT_URI})",
+    )
     parser.add_argument("--tenant-id", dest="tenant_id", help="tenant id (default: a new GUID)")
     parser.add_argument("--host", dest="host", default=defaults.host, help="host name used in URLs")
-    parser.add_argument("--port", dest="port", type=int, default=defaults.port,
-                        help="https back-channel port (0 = free port)")
-    parser.add_argument("--front-port", dest="front_port", type=int, default=defaults.front_port,
-                        help="plain-http browser port (0 = free port)")
-    parser.add_argument("--users", dest="users", metavar="JSON_FILE",
-                        help="JSON list of users ({name, upn, ...}); default: seeded demo users")
+    parser.add_argument(
+        "--port", dest="port", type=int, default=defaults.port, help="https back-channel port (0 = free port)"
+    )
+    parser.add_argument(
+        "--front-port",
+        dest="front_port",
+        type=int,
+        default=defaults.front_port,
+        help="plain-http browser port (0 = free port)",
+    )
+    parser.add_argument(
+        "--users",
+        dest="users",
+        metavar="JSON_FILE",
+        help="JSON list of users ({name, upn, ...}); default: seeded demo users",
+    )
     for field in ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime", "code_lifetime"):
-        parser.add_argument(f"--{field.replace('_', '-')}", dest=field, type=int,
-                            default=getattr(defaults, field), help="seconds")
-    parser.add_argument("--graph-latency", dest="graph_latency", type=float, default=defaults.graph_latency,
-                        help="seconds added to every Graph call")
+        parser.add_argument(
+            f"--{field.replace('_', '-')}", dest=field, type=int, default=getattr(defaults, field), help="seconds"
+        )
+    parser.add_argument(
+        "--graph-latency",
+        dest="graph_latency",
+        type=float,
+        default=defaults.graph_latency,
+        help="seconds added to every Graph call",
+    )
     return parser
 
 

@@ -1,4 +1,5 @@
 """The mock's configuration: one frozen dataclass shared by the factory, the thread runner and the CLI."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,7 +30,7 @@ class MockConfig:
     code_lifetime: int = 600
     graph_latency: float = 0.0
 
-    def resolved(self) -> "MockConfig":
+    def resolved(self) -> MockConfig:
         """Fill in generated tenant/client ids, secret and demo users (never real values)."""
         return dataclasses.replace(
             self,

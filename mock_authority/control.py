@@ -1,4 +1,5 @@
 """The /_mock/* control API: the same operations as MockState, over JSON for demo and browser use."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Entra- and Graph-shaped error bodies (reference sections 4.3 and 8)."""
+
 from __future__ import annotations
 
 import datetime
@@ -9,7 +10,7 @@ from flask import Response, request
 
 
 def _utc(ts: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC)
 
 
 def correlation_id() -> str:
@@ -53,28 +54,34 @@ GRAPH_ERRORS = {
     400: ("Request_BadRequest", "Invalid request."),
     401: ("InvalidAuthenticationToken", "Access token validation failure. Invalid audience."),
     403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
-    404: ("Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property objects are not present."),
+    404: (
+        "Request_ResourceNotFound",
+        "Resource does not exist or one of its queried reference-property objects are not present.",
+    ),
     429: ("TooManyRequests", "Too many requests."),
     500: ("generalException", "General exception while processing."),
     503: ("serviceNotAvailable", "Service unavailable."),
 }
 
 
-def graph_error(status: int, now: float, code: str | None = None, message: str | None = None,
-                retry_after: int | None = None) -> Response:
+def graph_error(
+    status: int, now: float, code: str | None = None, message: str | None = None, retry_after: int | None = None
+) -> Response:
     """A Graph error body with innerError and request-id/client-request-id headers."""
     default_code, default_message = GRAPH_ERRORS.get(status, ("generalException", "Error."))
     request_id = str(uuid.uuid4())
     client_request_id = request.headers.get("client-request-id") or request_id
-    body = {"error": {
-        "code": code or default_code,
-        "message": message or default_message,
-        "innerError": {
-            "date": _utc(now).strftime("%Y-%m-%dT%H:%M:%S"),
-            "request-id": request_id,
-            "client-request-id": client_request_id,
-        },
-    }}
+    body = {
+        "error": {
+            "code": code or default_code,
+            "message": message or default_message,
+            "innerError": {
+                "date": _utc(now).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
     headers = {"request-id": request_id, "client-request-id": client_request_id}
     if status == 401:
         headers["WWW-Authenticate"] = GRAPH_WWW_AUTHENTICATE

@@ -1,4 +1,5 @@
 """Microsoft Graph endpoints: /v1.0/me, /v1.0/users, /v1.0/users/{id|upn}, and the OIDC UserInfo endpoint."""
+
 from __future__ import annotations
 
 import base64
@@ -19,12 +20,24 @@ from .runtime import current_state, current_urls
 bp = Blueprint("graph", __name__)
 
 # Default properties of a user, in Graph's order (reference section 8).
-USER_PROPERTIES = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                   "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
+USER_PROPERTIES = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
 _PROPERTY_BY_LOWER = {name.lower(): name for name in USER_PROPERTIES}
 # Delegated permissions that let a user read a directory user (least privilege first).
-USERS_SCOPES = frozenset({"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All",
-                          "Directory.Read.All", "Directory.ReadWrite.All"})
+USERS_SCOPES = frozenset(
+    {"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+)
 ME_SCOPES = USERS_SCOPES | {"User.Read", "User.ReadWrite"}
 DEFAULT_PAGE_SIZE = 100
 GRAPH_AUDIENCES = (tokens.GRAPH_APP_ID, "https://graph.microsoft.com")
@@ -51,9 +64,12 @@ def user_json(user) -> dict:
 
 def _ok(body: dict) -> Response:
     request_id = str(uuid.uuid4())
-    response = Response(json.dumps(body), status=200,
-                        content_type="application/json;odata.metadata=minimal;odata.streaming=true;"
-                                     "IEEE754Compatible=false;charset=utf-8")
+    response = Response(
+        json.dumps(body),
+        status=200,
+        content_type="application/json;odata.metadata=minimal;odata.streaming=true;"
+        "IEEE754Compatible=false;charset=utf-8",
+    )
     response.headers["request-id"] = request_id
     response.headers["client-request-id"] = request.headers.get("client-request-id") or request_id
     response.headers["OData-Version"] = "4.0"
@@ -94,9 +110,18 @@ def _authorize(allowed: frozenset[str]):
         if key is None:
             return None, _error(401, message="Access token validation failure. Unknown signing key.")
         # Lifetimes are checked below against the injected clock, not PyJWT's wall clock.
-        claims = jwt.decode(token, key.public_key, algorithms=["RS256"],
-                            options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
-                                     "verify_iat": False, "verify_iss": False})
+        claims = jwt.decode(
+            token,
+            key.public_key,
+            algorithms=["RS256"],
+            options={
+                "verify_aud": False,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_iss": False,
+            },
+        )
     except jwt.PyJWTError:
         return None, _error(401, message="IDX14100: JWT is not well formed or its signature is invalid.")
     if claims.get("aud") not in GRAPH_AUDIENCES:
@@ -123,8 +148,9 @@ def _parse_select():
     for part in (p.strip() for p in raw.split(",")):
         name = _PROPERTY_BY_LOWER.get(part.lower())
         if name is None:
-            return None, _error(400, "Request_BadRequest",
-                                f"Could not find a property named '{part}' on type 'microsoft.graph.user'.")
+            return None, _error(
+                400, "Request_BadRequest", f"Could not find a property named '{part}' on type 'microsoft.graph.user'."
+            )
         if name not in names:
             names.append(name)
     return names, None
@@ -167,8 +193,11 @@ def me():
         return error
     user = current_state().find_user(claims.get("oid", ""))
     if user is None:
-        return _error(404, message=f"Resource '{claims.get('oid')}' does not exist or one of its queried "
-                                   "reference-property objects are not present.")
+        return _error(
+            404,
+            message=f"Resource '{claims.get('oid')}' does not exist or one of its queried "
+            "reference-property objects are not present.",
+        )
     return _single(user, select)
 
 
@@ -180,8 +209,11 @@ def user(key: str):
         return error
     found = current_state().find_user(key)
     if found is None:
-        return _error(404, message=f"Resource '{key}' does not exist or one of its queried reference-property "
-                                   "objects are not present.")
+        return _error(
+            404,
+            message=f"Resource '{key}' does not exist or one of its queried reference-property "
+            "objects are not present.",
+        )
     return _single(found, select)
 
 
@@ -199,12 +231,12 @@ def users():
         return _error(400, "Request_BadRequest", "'$skip' is not supported by the service.")
     for option in UNSUPPORTED_OPTIONS:
         if option in args:
-            return _error(400, "Request_UnsupportedQuery", f"The mock does not support the query option "
-                                                           f"'{option}'.")
+            return _error(400, "Request_UnsupportedQuery", f"The mock does not support the query option '{option}'.")
     top = args.get("$top")
     if top is not None and not (top.isdigit() and 1 <= int(top) <= 999):
-        return _error(400, "Request_BadRequest",
-                      f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.")
+        return _error(
+            400, "Request_BadRequest", f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive."
+        )
     size = int(top) if top is not None else DEFAULT_PAGE_SIZE
     offset, error = _parse_skiptoken(args.get("$skiptoken"))
     if error is not None:
@@ -216,7 +248,7 @@ def users():
     body = {"@odata.context": _context(select, entity=False)}
     if offset + size < len(everyone):
         body["@odata.nextLink"] = _next_link(offset + size)
-    body["value"] = [_project(u, select) for u in everyone[offset:offset + size]]
+    body["value"] = [_project(u, select) for u in everyone[offset : offset + size]]
     return _ok(body)
 
 
@@ -227,7 +259,7 @@ def _parse_skiptoken(token: str | None):
         padded = token + "=" * (-len(token) % 4)
         raw = base64.urlsafe_b64decode(padded).decode()
         if raw.startswith(SKIPTOKEN_PREFIX):
-            return int(raw[len(SKIPTOKEN_PREFIX):]), None
+            return int(raw[len(SKIPTOKEN_PREFIX) :]), None
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
     return 0, _error(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")

@@ -1,4 +1,5 @@
 """RSA signing keys, their self-signed certificates and the JWKS document Entra publishes."""
+
 from __future__ import annotations
 
 import base64
@@ -27,7 +28,7 @@ class SigningKey:
     def __init__(self) -> None:
         self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.public_key = self.private_key.public_key()
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         # Entra's JWKS carries an x5c certificate; its SHA-1 thumbprint doubles as kid/x5t.
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mock-authority token signing")])
         cert = (
@@ -41,7 +42,7 @@ class SigningKey:
             .sign(self.private_key, hashes.SHA256())
         )
         self.cert_der = cert.public_bytes(serialization.Encoding.DER)
-        self.x5t = b64url(hashlib.sha1(self.cert_der).digest())  # noqa: S324 - the x5t format is SHA-1
+        self.x5t = b64url(hashlib.sha1(self.cert_der).digest())
         self.kid = self.x5t
 
     def jwk(self, issuer: str) -> dict:

@@ -1,4 +1,5 @@
 """Identity-platform endpoints: discovery (v1/v2), JWKS, authorize with account picker, token, logout."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +26,7 @@ DISCOVERY_HEADERS = {"Cache-Control": "max-age=86400, private"}
 
 # -- helpers -----------------------------------------------------------------
 
+
 def _tenant_known(tenant: str) -> bool:
     return tenant.lower() in (current_state().config.tenant_id.lower(), *MULTI_TENANT)
 
@@ -36,16 +38,26 @@ def _error_json(status: int, error: str, code: int, text: str, headers: dict | N
 
 
 def _unknown_tenant_json(tenant: str):
-    return _error_json(400, "invalid_tenant", 90002,
-                       f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
-                       "and are signing into the correct cloud.")
+    return _error_json(
+        400,
+        "invalid_tenant",
+        90002,
+        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+        "and are signing into the correct cloud.",
+    )
 
 
 def _error_page(code: int, text: str, status: int = 400):
     """Entra's own error page: shown in the browser, no redirect to the app."""
     fields = entra_error_fields(current_state().now(), "", code, text, current_urls().front_url)
-    html = render_template("error.html", code=code, text=text, trace_id=fields["trace_id"],
-                           correlation_id=fields["correlation_id"], timestamp=fields["timestamp"])
+    html = render_template(
+        "error.html",
+        code=code,
+        text=text,
+        trace_id=fields["trace_id"],
+        correlation_id=fields["correlation_id"],
+        timestamp=fields["timestamp"],
+    )
     return make_response(html, status)
 
 
@@ -58,8 +70,7 @@ def _simple_fault(endpoint: str):
         time.sleep(fault.params["delay"])
         return None
     status = fault.params["status"]
-    error = ("temporarily_unavailable" if status == 503 else "server_error" if status >= 500
-             else "invalid_request")
+    error = "temporarily_unavailable" if status == 503 else "server_error" if status >= 500 else "invalid_request"
     code = 90033 if status >= 500 else 90100
     headers = {}
     if "retry_after" in fault.params or status in (429, 503):
@@ -101,7 +112,10 @@ def redirect_uri_registered(uri: str, registered) -> bool:
         have = _normalize(candidate)
         if _is_http_localhost(wanted) and _is_http_localhost(have):
             if (_host_without_port(wanted), wanted.path, wanted.query) == (
-                    _host_without_port(have), have.path, have.query):
+                _host_without_port(have),
+                have.path,
+                have.query,
+            ):
                 return True
         elif wanted.geturl() == have.geturl():
             return True
@@ -137,6 +151,7 @@ def _pkce_s256(verifier: str) -> str:
 
 # -- discovery and keys --------------------------------------------------------
 
+
 def _discovery_v2(tenant: str) -> dict:
     urls = current_urls()
     state = current_state()
@@ -160,10 +175,27 @@ def _discovery_v2(tenant: str) -> dict:
         "http_logout_supported": True,
         "frontchannel_logout_supported": True,
         "end_session_endpoint": f"{front}/oauth2/v2.0/logout",
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
-                             "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time",
-                             "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash",
-                             "c_hash", "email"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "cloud_instance_name",
+            "cloud_instance_host_name",
+            "cloud_graph_host_name",
+            "msgraph_host",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "nonce",
+            "preferred_username",
+            "name",
+            "tid",
+            "ver",
+            "at_hash",
+            "c_hash",
+            "email",
+        ],
         "kerberos_endpoint": f"{back}/kerberos",
         "tenant_region_scope": None if multi else "WW",
         "cloud_instance_name": "microsoftonline.com",
@@ -233,43 +265,72 @@ def jwks(tenant: str):
 
 # -- authorize -----------------------------------------------------------------
 
+
 def _redirect_error(redirect_uri: str, state_param, error: str, code: int, text: str, subcode=None):
     fields = entra_error_fields(current_state().now(), error, code, text, current_urls().front_url)
-    return redirect(_with_query(redirect_uri, {
-        "error": error,
-        "error_description": fields["error_description"],
-        "error_subcode": subcode,
-        "state": state_param,
-    }), 302)
+    return redirect(
+        _with_query(
+            redirect_uri,
+            {
+                "error": error,
+                "error_description": fields["error_description"],
+                "error_subcode": subcode,
+                "state": state_param,
+            },
+        ),
+        302,
+    )
 
 
 def _cancel_redirect(redirect_uri: str, state_param):
-    return _redirect_error(redirect_uri, state_param, "access_denied", 65004,
-                           "User declined to consent to access the app.", subcode="cancel")
+    return _redirect_error(
+        redirect_uri,
+        state_param,
+        "access_denied",
+        65004,
+        "User declined to consent to access the app.",
+        subcode="cancel",
+    )
 
 
 AUTHORIZE_FAULTS = {
     "access_denied": None,  # handled as a user cancel
     "server_error": (50000, "There was an error issuing a token or an issue with our sign-in service."),
-    "interaction_required": (50076, "Due to a configuration change made by your administrator, or because "
-                                    "you moved to a new location, you must use multi-factor authentication "
-                                    "to access '00000003-0000-0000-c000-000000000000'."),
+    "interaction_required": (
+        50076,
+        "Due to a configuration change made by your administrator, or because "
+        "you moved to a new location, you must use multi-factor authentication "
+        "to access '00000003-0000-0000-c000-000000000000'.",
+    ),
 }
 
 
 def _issue_code_redirect(pending: PendingAuthorization, user_oid: str, sid: str):
     state = current_state()
-    code = state.add_code(AuthCode(
-        client_id=pending.client_id, redirect_uri=pending.redirect_uri, scopes=pending.scopes,
-        nonce=pending.nonce, code_challenge=pending.code_challenge, user_oid=user_oid, sid=sid,
-        expires_at=state.now() + state.setting("code_lifetime"),
-    ))
-    return redirect(_with_query(pending.redirect_uri, {
-        "code": code,
-        "client_info": tokens.client_info(user_oid, state.config.tenant_id) if pending.client_info else None,
-        "state": pending.state,
-        "session_state": sid,
-    }), 302)
+    code = state.add_code(
+        AuthCode(
+            client_id=pending.client_id,
+            redirect_uri=pending.redirect_uri,
+            scopes=pending.scopes,
+            nonce=pending.nonce,
+            code_challenge=pending.code_challenge,
+            user_oid=user_oid,
+            sid=sid,
+            expires_at=state.now() + state.setting("code_lifetime"),
+        )
+    )
+    return redirect(
+        _with_query(
+            pending.redirect_uri,
+            {
+                "code": code,
+                "client_info": tokens.client_info(user_oid, state.config.tenant_id) if pending.client_info else None,
+                "state": pending.state,
+                "session_state": sid,
+            },
+        ),
+        302,
+    )
 
 
 @bp.get("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize")
@@ -284,16 +345,22 @@ def authorize(tenant: str):
         return _error_page(900144, "The request body must contain the following parameter: 'client_id'.")
     client = state.clients.get(client_id)
     if client is None:
-        return _error_page(700016, f"Application with identifier '{client_id}' was not found in the directory "
-                                   f"'{state.config.tenant_id}'. This can happen if the application has not "
-                                   "been installed by the administrator of the tenant or consented to by any "
-                                   "user in the tenant.")
+        return _error_page(
+            700016,
+            f"Application with identifier '{client_id}' was not found in the directory "
+            f"'{state.config.tenant_id}'. This can happen if the application has not "
+            "been installed by the administrator of the tenant or consented to by any "
+            "user in the tenant.",
+        )
     redirect_uri = args.get("redirect_uri", "")
     if not redirect_uri_registered(redirect_uri, client.redirect_uris):
-        return _error_page(50011, f"The redirect URI '{redirect_uri}' specified in the request does not match "
-                                  f"the redirect URIs configured for the application '{client_id}'. Make sure "
-                                  "the redirect URI sent in the request matches one added to your application "
-                                  "in the Azure portal.")
+        return _error_page(
+            50011,
+            f"The redirect URI '{redirect_uri}' specified in the request does not match "
+            f"the redirect URIs configured for the application '{client_id}'. Make sure "
+            "the redirect URI sent in the request matches one added to your application "
+            "in the Azure portal.",
+        )
     state_param = args.get("state")
 
     fault = state.take_fault("authorize")
@@ -310,20 +377,22 @@ def authorize(tenant: str):
     if not response_type:
         return invalid(900144, "The request body must contain the following parameter: 'response_type'.")
     if response_type != "code":
-        return invalid(70005, f"The provided value for the input parameter 'response_type' is not allowed "
-                              f"for this request. Expected value: 'code'. Received: '{response_type}'.",
-                       "unsupported_response_type")
+        return invalid(
+            70005,
+            f"The provided value for the input parameter 'response_type' is not allowed "
+            f"for this request. Expected value: 'code'. Received: '{response_type}'.",
+            "unsupported_response_type",
+        )
     if args.get("response_mode", "query") != "query":
-        return invalid(900144, f"The mock supports only response_mode=query, not "
-                               f"'{args.get('response_mode')}'.")
+        return invalid(900144, f"The mock supports only response_mode=query, not '{args.get('response_mode')}'.")
     scopes = tokens.split_scopes(args.get("scope"))
     if "openid" not in scopes:
-        return invalid(900144, "The request body must contain the following parameter: 'scope' "
-                               "including 'openid'.")
+        return invalid(900144, "The request body must contain the following parameter: 'scope' including 'openid'.")
     challenge, method = args.get("code_challenge"), args.get("code_challenge_method")
     if not challenge or method != "S256":
-        return invalid(50148, "Proof Key for Code Exchange is required: send code_challenge with "
-                              "code_challenge_method=S256.")
+        return invalid(
+            50148, "Proof Key for Code Exchange is required: send code_challenge with code_challenge_method=S256."
+        )
     prompt = args.get("prompt")
     if prompt is not None and prompt not in PROMPTS:
         return invalid(90023, f"Invalid prompt value '{prompt}'.")
@@ -332,9 +401,16 @@ def authorize(tenant: str):
 
     login_hint = args.get("login_hint")
     pending = PendingAuthorization(
-        client_id=client_id, redirect_uri=redirect_uri, scopes=tuple(scopes), state=state_param,
-        nonce=args.get("nonce"), code_challenge=challenge, client_info=args.get("client_info") == "1",
-        login_hint=login_hint, tenant=tenant, expires_at=state.now() + 900,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scopes=tuple(scopes),
+        state=state_param,
+        nonce=args.get("nonce"),
+        code_challenge=challenge,
+        client_info=args.get("client_info") == "1",
+        login_hint=login_hint,
+        tenant=tenant,
+        expires_at=state.now() + 900,
     )
 
     if prompt == "none":
@@ -351,8 +427,7 @@ def authorize(tenant: str):
         hinted = next((u for u in users if u.upn.lower() == login_hint.lower()), None)
         if hinted is not None:
             users = [hinted] + [u for u in users if u is not hinted]
-    html = render_template("picker.html", users=users, hinted=hinted, ctx=ctx, client_id=client_id,
-                           action=request.path)
+    html = render_template("picker.html", users=users, hinted=hinted, ctx=ctx, client_id=client_id, action=request.path)
     return make_response(html, 200)
 
 
@@ -372,8 +447,11 @@ def authorize_pick(tenant: str):
     state = current_state()
     pending = state.take_pending(request.form.get("ctx", ""))
     if pending is None:
-        return _error_page(90014, "The sign-in request expired or is unknown (missing or invalid 'ctx'). "
-                                  "Go back to the application and sign in again.")
+        return _error_page(
+            90014,
+            "The sign-in request expired or is unknown (missing or invalid 'ctx'). "
+            "Go back to the application and sign in again.",
+        )
     g.client_id = pending.client_id
     if request.form.get("cancel"):
         return _cancel_redirect(pending.redirect_uri, pending.state)
@@ -390,11 +468,19 @@ def authorize_pick(tenant: str):
 # -- token ---------------------------------------------------------------------
 
 TOKEN_FAULTS = {
-    "invalid_grant": (400, 50173, "The provided grant has expired due to it being revoked, a fresh auth "
-                                  "token is needed. The user might have changed or reset their password."),
-    "interaction_required": (400, 50076, "Due to a configuration change made by your administrator, or because "
-                                         "you moved to a new location, you must use multi-factor "
-                                         "authentication to access '00000003-0000-0000-c000-000000000000'."),
+    "invalid_grant": (
+        400,
+        50173,
+        "The provided grant has expired due to it being revoked, a fresh auth "
+        "token is needed. The user might have changed or reset their password.",
+    ),
+    "interaction_required": (
+        400,
+        50076,
+        "Due to a configuration change made by your administrator, or because "
+        "you moved to a new location, you must use multi-factor "
+        "authentication to access '00000003-0000-0000-c000-000000000000'.",
+    ),
     "invalid_client": (401, 7000222, "The provided client secret keys for app '{client_id}' are expired."),
     "server_error": (500, 50000, "There was an error issuing a token or an issue with our sign-in service."),
     "temporarily_unavailable": (503, 90033, "A transient error has occurred. Please try again."),
@@ -422,32 +508,47 @@ def _authenticate_client(form):
         # RFC 6749 2.3.1: Basic credentials are form-urlencoded before base64.
         basic_id = urllib.parse.unquote_plus(auth.username or "")
         if client_id and client_id != basic_id:
-            return None, _error_json(400, "invalid_request", 900144,
-                                     "client_id in the body does not match the Authorization header.")
+            return None, _error_json(
+                400, "invalid_request", 900144, "client_id in the body does not match the Authorization header."
+            )
         client_id, secret = basic_id, urllib.parse.unquote_plus(auth.password or "")
     g.client_id = client_id
     if not client_id:
-        return None, _error_json(400, "invalid_request", 900144,
-                                 "The request body must contain the following parameter: 'client_id'.")
+        return None, _error_json(
+            400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."
+        )
     client = state.clients.get(client_id)
     if client is None:
-        return None, _error_json(400, "unauthorized_client", 700016,
-                                 f"Application with identifier '{client_id}' was not found in the directory "
-                                 f"'{state.config.tenant_id}'.")
+        return None, _error_json(
+            400,
+            "unauthorized_client",
+            700016,
+            f"Application with identifier '{client_id}' was not found in the directory '{state.config.tenant_id}'.",
+        )
     if form.get("client_assertion"):
-        return None, _error_json(401, "invalid_client", 700027,
-                                 "Client assertion failed signature validation: the mock accepts only "
-                                 "client secrets.")
+        return None, _error_json(
+            401,
+            "invalid_client",
+            700027,
+            "Client assertion failed signature validation: the mock accepts only client secrets.",
+        )
     if not secret:
         # Observed as 401 invalid_client (the reference table lists invalid_request).
-        return None, _error_json(401, "invalid_client", 7000218,
-                                 "The request body must contain the following parameter: 'client_assertion' "
-                                 "or 'client_secret'.")
+        return None, _error_json(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
     if not client.secret_matches(secret):
-        return None, _error_json(401, "invalid_client", 7000215,
-                                 "Invalid client secret provided. Ensure the secret being sent in the request "
-                                 "is the client secret value, not the client secret ID, for a secret added to "
-                                 f"app '{client_id}'.")
+        return None, _error_json(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request "
+            "is the client secret value, not the client secret ID, for a secret added to "
+            f"app '{client_id}'.",
+        )
     return client, None
 
 
@@ -455,8 +556,17 @@ def _invalid_grant(code: int, text: str, **extra):
     return _error_json(400, "invalid_grant", code, text, **extra)
 
 
-def _token_success(*, client_id: str, user_oid: str, sid: str, resources: tuple[str, ...],
-                   requested_scopes, nonce: str | None, want_client_info: bool, id_token_fault: str | None):
+def _token_success(
+    *,
+    client_id: str,
+    user_oid: str,
+    sid: str,
+    resources: tuple[str, ...],
+    requested_scopes,
+    nonce: str | None,
+    want_client_info: bool,
+    id_token_fault: str | None,
+):
     """Build the token response: AT (v1 shape), optional RT, ID token (possibly defective), client_info."""
     state, urls = current_state(), current_urls()
     user = state.find_user(user_oid)
@@ -469,8 +579,15 @@ def _token_success(*, client_id: str, user_oid: str, sid: str, resources: tuple[
     tenant_id = user.home_tenant(state.config.tenant_id)
     scp = " ".join((*(tokens.short_scope(s) for s in resources), "profile", "openid", "email"))
     access_token = state.keys.sign(
-        tokens.access_token_claims(now=now, lifetime=at_lifetime, sts_issuer=f"{urls.base_url}/{tenant_id}/",
-                                   client_id=client_id, tenant_id=tenant_id, user=user, scp=scp),
+        tokens.access_token_claims(
+            now=now,
+            lifetime=at_lifetime,
+            sts_issuer=f"{urls.base_url}/{tenant_id}/",
+            client_id=client_id,
+            tenant_id=tenant_id,
+            user=user,
+            scp=scp,
+        ),
         {"x5t": state.keys.x5t},
     )
     body = {
@@ -482,13 +599,27 @@ def _token_success(*, client_id: str, user_oid: str, sid: str, resources: tuple[
     }
     lowered = {s.lower() for s in requested_scopes}
     if "offline_access" in lowered:
-        body["refresh_token"] = state.add_refresh_token(RefreshGrant(
-            user_oid=user.oid, client_id=client_id, scopes=resources, sid=sid,
-            expires_at=now + settings["refresh_token_lifetime"]))
+        body["refresh_token"] = state.add_refresh_token(
+            RefreshGrant(
+                user_oid=user.oid,
+                client_id=client_id,
+                scopes=resources,
+                sid=sid,
+                expires_at=now + settings["refresh_token_lifetime"],
+            )
+        )
     if "openid" in lowered and id_token_fault != "id_token_missing":
         claims = tokens.id_token_claims(
-            now=now, lifetime=settings["id_token_lifetime"], issuer=f"{urls.base_url}/{tenant_id}/v2.0",
-            client_id=client_id, tenant_id=tenant_id, user=user, nonce=nonce, sid=sid, scopes=requested_scopes)
+            now=now,
+            lifetime=settings["id_token_lifetime"],
+            issuer=f"{urls.base_url}/{tenant_id}/v2.0",
+            client_id=client_id,
+            tenant_id=tenant_id,
+            user=user,
+            nonce=nonce,
+            sid=sid,
+            scopes=requested_scopes,
+        )
         if id_token_fault:
             claims = tokens.apply_id_token_fault(id_token_fault, claims, settings["id_token_lifetime"])
         signer = state.rogue_key if id_token_fault == "id_token_unknown_kid" else state.keys
@@ -505,59 +636,90 @@ def _redeem_code(form, client, id_token_fault):
     state = current_state()
     value = form.get("code")
     if not value:
-        return _error_json(400, "invalid_request", 900144,
-                           "The request body must contain the following parameter: 'code'.")
+        return _error_json(
+            400, "invalid_request", 900144, "The request body must contain the following parameter: 'code'."
+        )
     code, already = state.claim_code(value)
     if code is None or code.client_id != client.client_id:
         return _invalid_grant(9002313, "Invalid request. Request is malformed or invalid.")
     if already:
-        return _invalid_grant(54005, "OAuth2 Authorization code was already redeemed, please retry with a new "
-                                     "valid code or use an existing refresh token.")
+        return _invalid_grant(
+            54005,
+            "OAuth2 Authorization code was already redeemed, please retry with a new "
+            "valid code or use an existing refresh token.",
+        )
     if code.expires_at < state.now():
-        return _invalid_grant(70008, "The provided authorization code or refresh token has expired due to "
-                                     "inactivity. Send a new interactive authorization request for this user "
-                                     "and resource.")
+        return _invalid_grant(
+            70008,
+            "The provided authorization code or refresh token has expired due to "
+            "inactivity. Send a new interactive authorization request for this user "
+            "and resource.",
+        )
     if form.get("redirect_uri") != code.redirect_uri:
-        return _invalid_grant(500112, f"The reply address '{form.get('redirect_uri')}' does not match the reply "
-                                      f"address '{code.redirect_uri}' provided when requesting Authorization "
-                                      "code.")
+        return _invalid_grant(
+            500112,
+            f"The reply address '{form.get('redirect_uri')}' does not match the reply "
+            f"address '{code.redirect_uri}' provided when requesting Authorization "
+            "code.",
+        )
     verifier = form.get("code_verifier")
     if not verifier or not hmac.compare_digest(_pkce_s256(verifier), code.code_challenge):
-        return _invalid_grant(501481, "The Code_Verifier does not match the code_challenge supplied in the "
-                                      "authorization request.")
+        return _invalid_grant(
+            501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request."
+        )
     requested = tokens.split_scopes(form.get("scope")) or list(code.scopes)
     resources = tokens.resource_scopes(requested) or tokens.resource_scopes(code.scopes)
-    return _token_success(client_id=client.client_id, user_oid=code.user_oid, sid=code.sid,
-                          resources=resources, requested_scopes=requested, nonce=code.nonce,
-                          want_client_info=form.get("client_info") == "1", id_token_fault=id_token_fault)
+    return _token_success(
+        client_id=client.client_id,
+        user_oid=code.user_oid,
+        sid=code.sid,
+        resources=resources,
+        requested_scopes=requested,
+        nonce=code.nonce,
+        want_client_info=form.get("client_info") == "1",
+        id_token_fault=id_token_fault,
+    )
 
 
 def _redeem_refresh_token(form, client, id_token_fault):
     state = current_state()
     value = form.get("refresh_token")
     if not value:
-        return _error_json(400, "invalid_request", 900144,
-                           "The request body must contain the following parameter: 'refresh_token'.")
+        return _error_json(
+            400, "invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'."
+        )
     grant = state.get_refresh_grant(value)
     if grant is None or grant.client_id != client.client_id:
         return _invalid_grant(9002313, "Invalid request. Request is malformed or invalid.")
     if grant.expires_at < state.now():
-        return _invalid_grant(70008, "The provided authorization code or refresh token has expired due to "
-                                     "inactivity. Send a new interactive authorization request for this user "
-                                     "and resource.")
+        return _invalid_grant(
+            70008,
+            "The provided authorization code or refresh token has expired due to "
+            "inactivity. Send a new interactive authorization request for this user "
+            "and resource.",
+        )
     requested = tokens.split_scopes(form.get("scope"))
     # msal's silent refresh sends only OIDC scopes; Entra then grants what was consented before.
     resources = tokens.resource_scopes(requested) or grant.scopes
     missing = [s for s in resources if s not in grant.scopes]
     if missing:
-        return _invalid_grant(65001, f"The user or administrator has not consented to use the application with "
-                                     f"ID '{client.client_id}'. Send an interactive authorization request for "
-                                     f"this user and resource (missing: {' '.join(missing)}).",
-                              suberror="consent_required")
-    return _token_success(client_id=client.client_id, user_oid=grant.user_oid, sid=grant.sid,
-                          resources=resources, requested_scopes=requested or ["openid", "profile"],
-                          nonce=None, want_client_info=form.get("client_info") == "1",
-                          id_token_fault=id_token_fault)
+        return _invalid_grant(
+            65001,
+            f"The user or administrator has not consented to use the application with "
+            f"ID '{client.client_id}'. Send an interactive authorization request for "
+            f"this user and resource (missing: {' '.join(missing)}).",
+            suberror="consent_required",
+        )
+    return _token_success(
+        client_id=client.client_id,
+        user_oid=grant.user_oid,
+        sid=grant.sid,
+        resources=resources,
+        requested_scopes=requested or ["openid", "profile"],
+        nonce=None,
+        want_client_info=form.get("client_info") == "1",
+        id_token_fault=id_token_fault,
+    )
 
 
 @bp.post("/<tenant>/oauth2/v2.0/token", endpoint="token")
@@ -587,13 +749,16 @@ def token(tenant: str):
     if grant_type == "refresh_token":
         return _redeem_refresh_token(form, client, id_token_fault)
     if not grant_type:
-        return _error_json(400, "invalid_request", 900144,
-                           "The request body must contain the following parameter: 'grant_type'.")
-    return _error_json(400, "unsupported_grant_type", 70003,
-                       f"The app requested an unsupported grant type '{grant_type}'.")
+        return _error_json(
+            400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."
+        )
+    return _error_json(
+        400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
+    )
 
 
 # -- logout --------------------------------------------------------------------
+
 
 @bp.route("/<tenant>/oauth2/v2.0/logout", methods=["GET", "POST"], endpoint="logout")
 @bp.route("/<tenant>/oauth2/logout", methods=["GET", "POST"], endpoint="logout")
@@ -620,4 +785,3 @@ def error_info():
     code = request.args.get("code", "")
     code = int(code) if code.isdigit() else 0
     return _error_page(code, "See the error_description returned with this code.", status=200)
-

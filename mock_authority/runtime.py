@@ -1,4 +1,5 @@
 """Access to the running mock from request handlers: its state and its public URLs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ EXTENSION = "mock_authority"
 class Urls:
     """The two listeners' base URLs and the URLs derived from them."""
 
-    base_url: str   # https back channel (discovery, token, keys, Graph)
+    base_url: str  # https back channel (discovery, token, keys, Graph)
     front_url: str  # plain-http front channel (authorize, logout) so browsers see no cert warning
     tenant_id: str
 

@@ -1,4 +1,5 @@
 """The Flask factory and the two-listener runner (https back channel, plain-http front channel)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -29,7 +30,7 @@ UNLOGGED_BLUEPRINTS = ("control",)
 HTML_SECURITY_HEADERS = {
     # No scripts at all; the picker form may still redirect to the app's (other-origin) redirect URI.
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-                               "frame-ancestors 'none'",
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -55,16 +56,18 @@ def _log_request(response):
         return response
     state = current_state()
     name = request.endpoint.rsplit(".", 1)[-1] if request.endpoint else "unmatched"
-    state.record(RequestRecord(
-        endpoint=name,
-        method=request.method,
-        path=request.path,
-        status=response.status_code,
-        time=state.now(),
-        grant_type=g.get("grant_type"),
-        client_id=g.get("client_id"),
-        client_request_id=request.headers.get("client-request-id"),
-    ))
+    state.record(
+        RequestRecord(
+            endpoint=name,
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            time=state.now(),
+            grant_type=g.get("grant_type"),
+            client_id=g.get("client_id"),
+            client_request_id=request.headers.get("client-request-id"),
+        )
+    )
     return response
 
 
@@ -118,8 +121,14 @@ class _Listener(cheroot.wsgi.Server):
     keep_alive_conn_limit = None  # cheroot's default keeps only 10 idle keep-alive connections open
 
     def __init__(self, port: int, app, on_new_connection, tls_files=None) -> None:
-        super().__init__((BIND_ADDRESS, port), app, numthreads=LISTENER_THREADS, max=LISTENER_THREADS,
-                         request_queue_size=128, timeout=IDLE_TIMEOUT)
+        super().__init__(
+            (BIND_ADDRESS, port),
+            app,
+            numthreads=LISTENER_THREADS,
+            max=LISTENER_THREADS,
+            request_queue_size=128,
+            timeout=IDLE_TIMEOUT,
+        )
         self.requests = _DaemonThreadPool(self, min=LISTENER_THREADS, max=LISTENER_THREADS)
         self.on_new_connection = on_new_connection
         if tls_files:
@@ -143,8 +152,12 @@ class _RequestLines:
 
     def __call__(self, environ, start_response):
         def logging_start_response(status, headers, exc_info=None):
-            print(f'{environ.get("REMOTE_ADDR", "-")} "{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")}" '
-                  f'{status.split(" ", 1)[0]}', file=sys.stderr, flush=True)
+            print(
+                f'{environ.get("REMOTE_ADDR", "-")} "{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")}" '
+                f"{status.split(' ', 1)[0]}",
+                file=sys.stderr,
+                flush=True,
+            )
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, logging_start_response)
@@ -158,8 +171,9 @@ class MockAuthority:
         self._tls = TlsMaterial(config.host)
         # Bind first (port 0 = free port), then build the app with the real ports in its URLs.
         try:
-            self._back = _Listener(config.port, self._serve, lambda: self._count("back"),
-                                   tls_files=self._tls.server_files())
+            self._back = _Listener(
+                config.port, self._serve, lambda: self._count("back"), tls_files=self._tls.server_files()
+            )
             try:
                 self._front = _Listener(config.front_port, self._serve, lambda: self._count("front"))
             except BaseException:
@@ -172,8 +186,7 @@ class MockAuthority:
         self.state = MockState(self.config)
         self.app = create_app(self.config, state=self.state)
         self._app = _RequestLines(self.app) if log_requests else self.app
-        self._urls: Urls = urls_for(self.config.host, self.config.port, self.config.front_port,
-                                    self.config.tenant_id)
+        self._urls: Urls = urls_for(self.config.host, self.config.port, self.config.front_port, self.config.tenant_id)
         self._threads: list[threading.Thread] = []
 
     def _serve(self, environ, start_response):
@@ -190,7 +203,7 @@ class MockAuthority:
     graph_endpoint = property(lambda self: self._urls.graph_endpoint, doc="Graph /v1.0/users URL.")
     ca_bundle = property(lambda self: self._tls.ca_bundle, doc="certifi roots + the mock CA (PEM path).")
 
-    def start(self) -> "MockAuthority":
+    def start(self) -> MockAuthority:
         """Serve both listeners in daemon threads."""
         for server, name in ((self._back, "mock-authority-tls"), (self._front, "mock-authority-front")):
             thread = threading.Thread(target=server.serve, name=name, daemon=True)
@@ -207,7 +220,7 @@ class MockAuthority:
         self._threads.clear()
         self._tls.cleanup()
 
-    def __enter__(self) -> "MockAuthority":
+    def __enter__(self) -> MockAuthority:
         return self.start() if not self._threads else self
 
     def __exit__(self, *exc) -> None:

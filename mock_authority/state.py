@@ -1,4 +1,5 @@
 """Mutable state of a running mock: users, clients, codes, refresh tokens, SSO, faults, request log, clock."""
+
 from __future__ import annotations
 
 import collections
@@ -16,12 +17,24 @@ from .users import DemoUser, make_user
 
 # Which one-shot faults each endpoint family understands.
 FAULT_KINDS: dict[str, frozenset[str]] = {
-    "token": frozenset({
-        "invalid_grant", "interaction_required", "invalid_client", "server_error",
-        "temporarily_unavailable", "slow",
-        "id_token_wrong_aud", "id_token_wrong_iss", "id_token_expired", "id_token_not_yet_valid",
-        "id_token_bad_signature", "id_token_unknown_kid", "id_token_wrong_nonce", "id_token_missing",
-    }),
+    "token": frozenset(
+        {
+            "invalid_grant",
+            "interaction_required",
+            "invalid_client",
+            "server_error",
+            "temporarily_unavailable",
+            "slow",
+            "id_token_wrong_aud",
+            "id_token_wrong_iss",
+            "id_token_expired",
+            "id_token_not_yet_valid",
+            "id_token_bad_signature",
+            "id_token_unknown_kid",
+            "id_token_wrong_nonce",
+            "id_token_missing",
+        }
+    ),
     "authorize": frozenset({"access_denied", "server_error", "interaction_required"}),
     "graph": frozenset({"status", "slow"}),
     "discovery": frozenset({"status", "slow"}),
@@ -29,8 +42,13 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
     "logout": frozenset({"status", "slow"}),
 }
 GRAPH_FAULT_STATUSES = frozenset({401, 403, 404, 429, 500, 503})
-RUNTIME_SETTINGS = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime",
-                    "code_lifetime", "graph_latency")
+RUNTIME_SETTINGS = (
+    "access_token_lifetime",
+    "id_token_lifetime",
+    "refresh_token_lifetime",
+    "code_lifetime",
+    "graph_latency",
+)
 PENDING_LIFETIME = 900  # seconds a picker page (ctx) stays usable
 
 
@@ -129,8 +147,9 @@ class MockState:
         self.retired_keys: list[SigningKey] = []  # still published after a rotation, as Entra does
         self._rogue_key: SigningKey | None = None
         self.clients = {
-            self.config.client_id: Client(self.config.client_id, self.config.client_secret,
-                                          tuple(self.config.redirect_uris)),
+            self.config.client_id: Client(
+                self.config.client_id, self.config.client_secret, tuple(self.config.redirect_uris)
+            ),
         }
         self._lock = threading.RLock()
         self.reset()

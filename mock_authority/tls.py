@@ -1,4 +1,5 @@
 """Throwaway TLS material: a trustme CA, a localhost server certificate and a CA bundle file."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Token contents: scopes, ID token (v2.0) and Graph access token (v1 shape), and the ID-token defects."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,7 @@ def resource_scopes(scopes) -> tuple[str, ...]:
 
 def short_scope(scope: str) -> str:
     """Graph scope without the resource prefix (the form used in scp)."""
-    return scope[len(GRAPH_RESOURCE):] if scope.lower().startswith(GRAPH_RESOURCE) else scope
+    return scope[len(GRAPH_RESOURCE) :] if scope.lower().startswith(GRAPH_RESOURCE) else scope
 
 
 def granted_scope_string(resources: tuple[str, ...]) -> str:
@@ -54,8 +55,18 @@ def _opaque(n: int = 24) -> str:
     return secrets.token_urlsafe(n)
 
 
-def id_token_claims(*, now: float, lifetime: int, issuer: str, client_id: str, tenant_id: str,
-                    user: DemoUser, nonce: str | None, sid: str, scopes) -> dict:
+def id_token_claims(
+    *,
+    now: float,
+    lifetime: int,
+    issuer: str,
+    client_id: str,
+    tenant_id: str,
+    user: DemoUser,
+    nonce: str | None,
+    sid: str,
+    scopes,
+) -> dict:
     """Claims of a v2.0 ID token (section 5)."""
     iat = int(now)
     claims = {
@@ -83,8 +94,9 @@ def id_token_claims(*, now: float, lifetime: int, issuer: str, client_id: str, t
     return claims
 
 
-def access_token_claims(*, now: float, lifetime: int, sts_issuer: str, client_id: str, tenant_id: str,
-                        user: DemoUser, scp: str) -> dict:
+def access_token_claims(
+    *, now: float, lifetime: int, sts_issuer: str, client_id: str, tenant_id: str, user: DemoUser, scp: str
+) -> dict:
     """Claims of a Graph access token in the v1 shape Graph receives (section 6)."""
     iat = int(now)
     return {

@@ -1,4 +1,5 @@
 """Demo directory users: fake people with @contoso.example names and fresh object ids."""
+
 from __future__ import annotations
 
 import uuid

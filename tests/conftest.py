@@ -1,4 +1,5 @@
 """Shared fixtures: the mock authority (one per test session), a live app on a free port, a scripted browser."""
+
 import contextlib
 import secrets
 import threading
@@ -18,8 +19,9 @@ TEST_CLIENT_SECRET = secrets.token_urlsafe(32)
 @pytest.fixture(scope="session")
 def mock_authority_server():
     # Entra ignores the port of an http://localhost redirect URI, so one registration fits every app port.
-    config = MockConfig(client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET,
-                        redirect_uris=("http://localhost/getAToken",))
+    config = MockConfig(
+        client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, redirect_uris=("http://localhost/getAToken",)
+    )
     with run_in_thread(config) as mock:
         yield mock
 
@@ -34,10 +36,16 @@ def mock_authority(mock_authority_server):
 def app_settings(mock, tmp_path, **overrides) -> dict:
     """Settings pointing an app at the mock, with its sessions under tmp_path."""
     settings = {
-        "CLIENT_ID": TEST_CLIENT_ID, "CLIENT_SECRET": TEST_CLIENT_SECRET, "AUTHORITY": mock.authority,
-        "ENDPOINT": mock.graph_endpoint, "SECRET_KEY": secrets.token_hex(16), "SCOPE": "User.ReadBasic.All",
-        "SESSION_TYPE": "filesystem", "SESSION_FILE_DIR": str(tmp_path / "sessions"),
-        "HTTP_READ_TIMEOUT": 3, "REQUESTS_CA_BUNDLE": mock.ca_bundle,
+        "CLIENT_ID": TEST_CLIENT_ID,
+        "CLIENT_SECRET": TEST_CLIENT_SECRET,
+        "AUTHORITY": mock.authority,
+        "ENDPOINT": mock.graph_endpoint,
+        "SECRET_KEY": secrets.token_hex(16),
+        "SCOPE": "User.ReadBasic.All",
+        "SESSION_TYPE": "filesystem",
+        "SESSION_FILE_DIR": str(tmp_path / "sessions"),
+        "HTTP_READ_TIMEOUT": 3,
+        "REQUESTS_CA_BUNDLE": mock.ca_bundle,
     }
     settings.update(overrides)
     return settings

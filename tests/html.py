@@ -1,4 +1,5 @@
 """Reading what a browser would read from a page: links, forms and text, with the standard library only."""
+
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin

@@ -1,5 +1,6 @@
 """A scripted browser: a cookie jar that follows redirects and fills the forms a person would."""
-from urllib.parse import urljoin, urlencode
+
+from urllib.parse import urlencode, urljoin
 
 import requests
 

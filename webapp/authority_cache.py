@@ -6,6 +6,7 @@ _extract_data ignores its default), so one user's failed sign-in would refuse ev
 the process without asking Entra. identity shares one http_cache across all users, so it spreads. Keeping no
 POST entries confines a failure to the request it happened in; discovery (GET) stays cached.
 """
+
 import copy
 import heapq
 import threading

@@ -1,6 +1,7 @@
 """ID-token claims, each with a one-line meaning, for the signed-in page."""
+
 import functools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import render_template
 from markupsafe import Markup
@@ -46,7 +47,7 @@ def _render_rows(rows: tuple) -> Markup:
 
 def _display(name, value) -> str:
     if name in TIME_CLAIMS and isinstance(value, (int, float)):
-        moment = datetime.fromtimestamp(value, tz=timezone.utc)
+        moment = datetime.fromtimestamp(value, tz=UTC)
         return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({int(value)})"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value)

@@ -1,4 +1,5 @@
 """A per-session token that a form must echo, so another site cannot post it (e.g. sign out) for the user."""
+
 import hmac
 import secrets
 

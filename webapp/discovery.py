@@ -1,4 +1,5 @@
 """The authority's OpenID Connect metadata, fetched with a timeout and cached per process for a bounded time."""
+
 import logging
 import threading
 import time

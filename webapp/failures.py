@@ -1,15 +1,16 @@
 """Failures a user can meet, in plain words, with the ids Microsoft support asks for."""
+
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 PLAIN_WORDS = {
     "access_denied": "The sign-in was cancelled, or the permissions this app asks for were declined.",
     "consent_required": "An administrator or you must first consent to the permissions this app asks for.",
-    "interaction_required": "Microsoft needs you to sign in again (for example to complete multi-factor authentication).",
+    "interaction_required": "Microsoft needs you to sign in again "
+    "(for example to complete multi-factor authentication).",
     "login_required": "You need to sign in again.",
     "invalid_grant": "The sign-in could not be completed: the one-time code from Microsoft was invalid, "
-                     "expired or already used, or your sign-in has expired.",
+    "expired or already used, or your sign-in has expired.",
     "invalid_client": "Microsoft refused this app's credentials. The site's CLIENT_SECRET is wrong or has expired.",
     "unauthorized_client": "This app is not registered in the tenant you signed in to.",
     "invalid_scope": "Microsoft did not grant the permissions this app asks for.",
@@ -17,9 +18,9 @@ PLAIN_WORDS = {
     "server_error": "The Microsoft identity platform had a problem. Please try again in a moment.",
     "temporarily_unavailable": "The Microsoft identity platform is busy or unavailable. Please try again in a moment.",
     "state_mismatch": "This sign-in response does not belong to a sign-in started in this browser, "
-                      "or it was already used.",
+    "or it was already used.",
     "sign_in_state_lost": "We could not find the sign-in you started: it expired, or this browser's session "
-                          "was lost. Start again.",
+    "was lost. Start again.",
     "missing_code": "The answer from Microsoft had no authorization code.",
     "invalid_id_token": "The ID token Microsoft returned could not be trusted, so you were not signed in.",
     "tenant_not_allowed": "Accounts from your organization (tenant) are not allowed to sign in to this site.",
@@ -39,8 +40,8 @@ class SignInFailure(Exception):
     status: int
     error: str
     description: str = ""
-    correlation_id: Optional[str] = None
-    trace_id: Optional[str] = None
+    correlation_id: str | None = None
+    trace_id: str | None = None
 
     @property
     def plain_words(self) -> str:
@@ -61,8 +62,12 @@ class SignInFailure(Exception):
 
     def log_fields(self) -> dict:
         """What may be logged: codes, descriptions and ids, never a token or code."""
-        return {"error": self.error, "description": self.description.splitlines()[0] if self.description else "",
-                "correlation_id": self.correlation_id, "trace_id": self.trace_id}
+        return {
+            "error": self.error,
+            "description": self.description.splitlines()[0] if self.description else "",
+            "correlation_id": self.correlation_id,
+            "trace_id": self.trace_id,
+        }
 
 
 def _first(pattern, text):

@@ -1,8 +1,8 @@
 """Calls to Microsoft Graph: pooled connections, timeouts, a short bounded retry, and Graph errors in plain words."""
+
 import logging
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import requests
 
@@ -29,8 +29,8 @@ class GraphFailure(Exception):
     status: int
     code: str
     message: str
-    request_id: Optional[str] = None
-    retry_after: Optional[int] = None
+    request_id: str | None = None
+    retry_after: int | None = None
 
     @property
     def plain_words(self) -> str:
@@ -62,14 +62,16 @@ class GraphClient:
                 try:
                     return response.json()
                 except ValueError:
-                    raise GraphFailure(502, "InvalidResponse", "Graph's answer was not JSON.",
-                                       response.headers.get("request-id")) from None
+                    raise GraphFailure(
+                        502, "InvalidResponse", "Graph's answer was not JSON.", response.headers.get("request-id")
+                    ) from None
             raise _failure(response, retry_after)
 
     def _send(self, url, access_token):
         try:
-            return self._http.get(url, headers={"Authorization": f"Bearer {access_token}",
-                                                "Accept": "application/json"})
+            return self._http.get(
+                url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+            )
         except requests.Timeout:
             log.warning("Graph timed out: %s", url)
             raise GraphFailure(504, "Timeout", "Microsoft Graph did not answer in time.") from None
@@ -78,7 +80,7 @@ class GraphClient:
             raise GraphFailure(502, "Unreachable", "Microsoft Graph could not be reached.") from None
 
 
-def _retry_after(response) -> Optional[int]:
+def _retry_after(response) -> int | None:
     value = response.headers.get("Retry-After", "")
     return int(value) if value.isdigit() else None
 

@@ -4,6 +4,7 @@ Since msal 1.38 token acquisition only decodes the ID token and checks its nonce
 The signature, audience, issuer, lifetime and tenant are the application's job
 (https://learn.microsoft.com/entra/identity-platform/id-tokens#validate-tokens).
 """
+
 import logging
 import re
 
@@ -50,15 +51,22 @@ class IdTokenValidator:
             key = self._metadata.signing_key(str(header.get("kid", "")))
             document = self._metadata.document()
         except (requests.RequestException, ValueError) as exc:
-            raise IdTokenRejected(f"the authority's signing keys are unavailable ({type(exc).__name__})",
-                                  error="authority_unreachable") from None
+            raise IdTokenRejected(
+                f"the authority's signing keys are unavailable ({type(exc).__name__})", error="authority_unreachable"
+            ) from None
         if key is None:
             raise IdTokenRejected("the ID token was signed with a key the authority does not publish")
         issuer = str(document.get("issuer", "")).replace("{tenantid}", tenant)
         try:
             claims = jwt.decode(
-                id_token, key, algorithms=["RS256"], audience=self._client_id, issuer=issuer,
-                leeway=CLOCK_SKEW, options={"require": ["exp", "iat", "aud", "iss"]})
+                id_token,
+                key,
+                algorithms=["RS256"],
+                audience=self._client_id,
+                issuer=issuer,
+                leeway=CLOCK_SKEW,
+                options={"require": ["exp", "iat", "aud", "iss"]},
+            )
         except jwt.InvalidSignatureError:
             raise IdTokenRejected("the ID token's signature is invalid") from None
         except jwt.InvalidAudienceError:
@@ -72,8 +80,7 @@ class IdTokenValidator:
         except jwt.PyJWTError as exc:
             raise IdTokenRejected(f"the ID token is invalid ({type(exc).__name__})") from None
         if self._allowed_tenants and tenant not in self._allowed_tenants:
-            raise IdTokenRejected(f"users from tenant {tenant} may not sign in to this app",
-                                  error="tenant_not_allowed")
+            raise IdTokenRejected(f"users from tenant {tenant} may not sign in to this app", error="tenant_not_allowed")
         return claims
 
 

@@ -3,6 +3,7 @@
 The callback carries the code in its query string (Werkzeug logs request lines), and msal's token cache logs
 each token event at DEBUG with the code and PKCE verifier unmasked.
 """
+
 import logging
 import re
 

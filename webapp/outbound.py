@@ -1,4 +1,5 @@
 """One pooled HTTP session per app for every outbound call, each with connect and read timeouts."""
+
 import requests
 
 

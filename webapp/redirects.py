@@ -1,4 +1,5 @@
 """Where the app may send a user after sign-in: same-site paths only, so it is never an open redirect."""
+
 from urllib.parse import urlsplit
 
 

@@ -7,6 +7,7 @@ detected). Here the first request posts; the others wait for its answer and shar
 answer is reused for REUSE_SECONDS by late requests still holding the old refresh token, unless the app
 rejected it (forget()).
 """
+
 import hashlib
 import threading
 import time
@@ -70,8 +71,11 @@ class CoalescingHttpClient:
                 del self._flights[key]
 
     def _forget_finished(self, now):
-        stale = [key for key, flight in self._flights.items()
-                 if flight.finished_at is not None and now - flight.finished_at > REUSE_SECONDS]
+        stale = [
+            key
+            for key, flight in self._flights.items()
+            if flight.finished_at is not None and now - flight.finished_at > REUSE_SECONDS
+        ]
         for key in stale:
             del self._flights[key]
 

@@ -1,4 +1,5 @@
 """Cookie flags and the security headers every response carries."""
+
 from urllib.parse import urlsplit
 
 from flask import request
@@ -39,7 +40,8 @@ def install_security_headers(app, form_targets=lambda: ()):
         form_action = " ".join(("'self'", *form_targets())) if request.endpoint == "main.logout_confirm" else "'self'"
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'self'; img-src 'self'; "
-            f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'")
+            f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'"
+        )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         # The callback URL carries the authorization code and state: never let it leave in a Referer.

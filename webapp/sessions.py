@@ -7,6 +7,7 @@ request touches a timestamp in it once per TOUCH_INTERVAL, so the store's expiry
 timestamp heading a cachelib file) still slides with use: an idle timeout, early by at most TOUCH_INTERVAL.
 The absolute timeout is enforced by SignIn.
 """
+
 import datetime
 import logging
 import os
@@ -57,8 +58,11 @@ def init_sessions(app):
 
         # Redis expires each session itself (its TTL is the idle timeout): nothing to sweep.
         config["SESSION_REDIS"] = redis.Redis.from_url(
-            config["REDIS_URL"], socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-            socket_timeout=REDIS_READ_TIMEOUT, health_check_interval=30)
+            config["REDIS_URL"],
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+            socket_timeout=REDIS_READ_TIMEOUT,
+            health_check_interval=30,
+        )
         app.session_interface = RedisSessions(app, client=config["SESSION_REDIS"])
     else:
         directory = config["SESSION_FILE_DIR"] or os.path.join(app.instance_path, "flask_session")
@@ -123,8 +127,9 @@ class RedisSessions(_NoResurrection, RedisSessionInterface):
         if not getattr(session, "from_store", False):
             return super()._upsert_session(session_lifetime, session, store_id)
         # SET ... XX: only if the key exists, atomically.
-        self.client.set(name=store_id, value=self.serializer.encode(session),
-                        ex=int(session_lifetime.total_seconds()), xx=True)
+        self.client.set(
+            name=store_id, value=self.serializer.encode(session), ex=int(session_lifetime.total_seconds()), xx=True
+        )
 
 
 class FileSessions(_NoResurrection, CacheLibSessionInterface):
@@ -217,8 +222,10 @@ class Sweeper:
                             (expires,) = struct.unpack("I", file.read(4))
                         stale = expires and expires + SWEEP_GRACE < now
                     else:
-                        stale = (entry.name.endswith(FileSystemCache._fs_transaction_suffix)
-                                 and entry.stat().st_mtime + PARTIAL_WRITE_AGE < now)
+                        stale = (
+                            entry.name.endswith(FileSystemCache._fs_transaction_suffix)
+                            and entry.stat().st_mtime + PARTIAL_WRITE_AGE < now
+                        )
                     if stale:
                         os.remove(entry.path)
                         removed += 1

@@ -4,6 +4,7 @@ identity 0.11 keeps one pending flow per session and answers a lost or mismatche
 redirect; msal raises on a nonce mismatch or a token-endpoint 5xx. This module keeps a few pending flows
 keyed by state (so two tabs can sign in at once), checks the state itself, and catches those exceptions.
 """
+
 import logging
 import time
 import warnings
@@ -185,11 +186,17 @@ class _authority_calls:
             raise SignInFailure(502, "server_error", "The token endpoint answered with a server error.") from None
         if isinstance(exc, requests.Timeout):
             log.warning("authority timed out: %s", type(exc).__name__)
-            raise SignInFailure(504, "authority_unreachable", "The Microsoft identity platform did not answer in time.") from None
+            raise SignInFailure(
+                504, "authority_unreachable", "The Microsoft identity platform did not answer in time."
+            ) from None
         if isinstance(exc, requests.RequestException):
             log.warning("authority unreachable: %s", type(exc).__name__)
-            raise SignInFailure(502, "authority_unreachable", "The Microsoft identity platform could not be reached.") from None
+            raise SignInFailure(
+                502, "authority_unreachable", "The Microsoft identity platform could not be reached."
+            ) from None
         if isinstance(exc, ValueError):  # msal: a discovery 4xx or an answer it could not parse
             log.warning("authority answer unusable: %s", str(exc)[:200])
-            raise SignInFailure(502, "malformed_response", "The Microsoft identity platform's answer could not be used.") from None
+            raise SignInFailure(
+                502, "malformed_response", "The Microsoft identity platform's answer could not be used."
+            ) from None
         return False

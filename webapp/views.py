@@ -1,4 +1,5 @@
 """The app's pages: index, sign-in, the redirect URI, sign-out and the Graph call."""
+
 import json
 import logging
 from urllib.parse import urlencode, urlsplit
@@ -14,8 +15,12 @@ from .signin import USER_KEY, NeedsSignIn
 log = logging.getLogger(__name__)
 
 SIGNED_OUT_COOKIE = "signed_out"  # a one-minute flag so the sign-in page can confirm the sign-out
-USER_COLUMNS = (("displayName", "Display name"), ("mail", "Mail"),
-                ("userPrincipalName", "User principal name"), ("id", "Id"))
+USER_COLUMNS = (
+    ("displayName", "Display name"),
+    ("mail", "Mail"),
+    ("userPrincipalName", "User principal name"),
+    ("id", "Id"),
+)
 
 
 def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
@@ -26,6 +31,7 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
     @bp.app_context_processor
     def navigation():
         return {"signed_in": bool(session.get(USER_KEY))}  # the session is loaded anyway; no authority call
+
     bp.before_app_request(signin.end_if_too_old)
 
     @bp.get("/")
@@ -41,7 +47,8 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
         auth_uri = signin.start(next_path)
         just_signed_out = request.cookies.get(SIGNED_OUT_COOKIE) == "1"
         response = current_app.make_response(
-            render_template("login.html", auth_uri=auth_uri, just_signed_out=just_signed_out))
+            render_template("login.html", auth_uri=auth_uri, just_signed_out=just_signed_out)
+        )
         if just_signed_out:
             response.delete_cookie(SIGNED_OUT_COOKIE)
         return response
@@ -66,8 +73,14 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
             response = redirect(f"{end_session}{separator}{urlencode({'post_logout_redirect_uri': back})}")
         else:
             response = redirect(back)
-        response.set_cookie(SIGNED_OUT_COOKIE, "1", max_age=60, httponly=True, samesite="Lax",
-                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(
+            SIGNED_OUT_COOKIE,
+            "1",
+            max_age=60,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
         return response
 
     @bp.get("/call_api")
@@ -86,17 +99,20 @@ def make_views(signin, graph, metadata, endpoint: str) -> Blueprint:
         users = data.get("value") if isinstance(data, dict) else None
         table = isinstance(users, list) and all(isinstance(item, dict) for item in users)
         return render_template(
-            "call_api.html", endpoint=endpoint, users=users if table else None, columns=USER_COLUMNS,
+            "call_api.html",
+            endpoint=endpoint,
+            users=users if table else None,
+            columns=USER_COLUMNS,
             fields=data if isinstance(data, dict) and not table else None,
-            raw=json.dumps(data, indent=2, ensure_ascii=False))
+            raw=json.dumps(data, indent=2, ensure_ascii=False),
+        )
 
     return bp
 
 
 def _graph_failure_page(failure: GraphFailure):
     status = failure.status if failure.status in (400, 403, 404, 429) else (504 if failure.status == 504 else 502)
-    response = current_app.make_response(
-        (render_template("errors/graph.html", failure=failure), status))
+    response = current_app.make_response((render_template("errors/graph.html", failure=failure), status))
     if failure.retry_after and status == 429:
         response.headers["Retry-After"] = str(failure.retry_after)
     return response

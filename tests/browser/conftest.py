@@ -5,6 +5,7 @@ ports. Playwright drives Debian's `chromium` (this machine cannot download Playw
 CHROMIUM_PATH to use another Chromium or Chrome executable. Without one the tests are skipped, except in CI
 (CI=true), where a missing browser is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,18 +23,29 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
-HOW_TO_ENABLE = ("install Debian's Chromium (sudo apt-get install chromium) or point CHROMIUM_PATH at a "
-                 "Chromium/Chrome executable, and install the test requirements "
-                 "(.venv/bin/pip install -r tests/requirements.txt); `playwright install` is not needed")
+HOW_TO_ENABLE = (
+    "install Debian's Chromium (sudo apt-get install chromium) or point CHROMIUM_PATH at a "
+    "Chromium/Chrome executable, and install the test requirements "
+    "(.venv/bin/pip install -r tests/requirements.txt); `playwright install` is not needed"
+)
 
 
 def _unavailable(reason: str):
     if os.environ.get("CI") == "true":
-        pytest.fail(f"Browser tests cannot run in CI: {reason}. Fix: {HOW_TO_ENABLE}. "
-                    ".ci/run installs the chromium package on Debian.", pytrace=False)
+        pytest.fail(
+            f"Browser tests cannot run in CI: {reason}. Fix: {HOW_TO_ENABLE}. "
+            ".ci/run installs the chromium package on Debian.",
+            pytrace=False,
+        )
     pytest.skip(f"browser tests skipped: {reason}. To enable them, {HOW_TO_ENABLE}.")
 
 
@@ -47,7 +59,8 @@ def chromium_executable() -> str | None:
 def chromium():
     """Headless Chromium, launched once for the whole test session."""
     try:
-        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the playwright package is not installed")
     executable = chromium_executable()
@@ -109,8 +122,7 @@ def new_person(chromium, site, request):
     shots = _shots_dir(request)
 
     def make(label: str = "") -> Person:
-        context = chromium.new_context(viewport={"width": 1100, "height": 800}, locale="en-US",
-                                       color_scheme="light")
+        context = chromium.new_context(viewport={"width": 1100, "height": 800}, locale="en-US", color_scheme="light")
         context.set_default_timeout(10_000)
         contexts.append(context)
         person = Person(context, site, shots, prefix=label)

@@ -1,5 +1,6 @@
 """A person at a real browser: clicks, keyboard, screenshots, and the checks a careful reviewer makes on every
 page (console errors, CSP violations, page title, one h1, named buttons and links, visible keyboard focus)."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,21 @@ except ImportError:  # the `chromium` fixture skips (or, in CI, fails) with how 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"  # refresh the README's screenshots
 # Roles a person operates; each must have an accessible name (as Chromium's accessibility tree computes it).
-OPERABLE_ROLES = {"link", "button", "textbox", "checkbox", "radio", "combobox", "listbox", "searchbox",
-                  "menuitem", "tab", "switch", "slider", "spinbutton"}
+OPERABLE_ROLES = {
+    "link",
+    "button",
+    "textbox",
+    "checkbox",
+    "radio",
+    "combobox",
+    "listbox",
+    "searchbox",
+    "menuitem",
+    "tab",
+    "switch",
+    "slider",
+    "spinbutton",
+}
 
 PAGE_FACTS = """() => ({
     title: document.title.trim(),
@@ -45,10 +59,12 @@ FOCUSED = """() => {
 
 def contrast(first, second) -> float:
     """WCAG contrast ratio of two sRGB colours given as [r, g, b, ...]."""
+
     def luminance(rgb):
         channels = [c / 255 for c in rgb[:3]]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
     high, low = sorted((luminance(first), luminance(second)), reverse=True)
     return (high + 0.05) / (low + 0.05)
 
@@ -60,8 +76,8 @@ class Person:
         self.context, self.site, self.shots, self.prefix = context, site, shots, prefix
         self.page = context.new_page()
         self.problems: list[str] = []
-        self.visited: list[str] = []      # every document the main frame showed
-        self.checked: set[str] = set()    # documents that passed through step()
+        self.visited: list[str] = []  # every document the main frame showed
+        self.checked: set[str] = set()  # documents that passed through step()
         self.documents: dict[str, int] = {}  # main-frame document URL -> HTTP status
         self._console: list[tuple[str, str]] = []  # (URL the message is about, message)
         self._steps = 0
@@ -98,8 +114,9 @@ class Person:
         unchecked = sorted({url for url in self.visited if url not in self.checked and url != "about:blank"})
         # An error page's own status is logged as "Failed to load resource"; step() already checked that
         # status against what the test expected, so only other console messages are problems.
-        console = [text for where, text in self._console
-                   if not (where in self.documents and "Failed to load resource" in text)]
+        console = [
+            text for where, text in self._console if not (where in self.documents and "Failed to load resource" in text)
+        ]
         problems = self.problems + console + [f"page visited but never checked: {url}" for url in unchecked]
         self.problems, self._console, self.visited = [], [], []
         return problems
@@ -118,8 +135,9 @@ class Person:
         README's, when refreshing docs/screenshots)."""
         page = self.page
         page.wait_for_load_state("load")
-        assert self.documents.get(page.url) == status, \
+        assert self.documents.get(page.url) == status, (
             f"{page.url} answered {self.documents.get(page.url)}, expected {status}"
+        )
         self.check_page()
         self.checked.add(page.url)
         self._steps += 1
@@ -162,7 +180,7 @@ class Person:
             return "?"
         try:
             return self._cdp.send("DOM.getOuterHTML", {"backendNodeId": backend_node_id})["outerHTML"][:200]
-        except Exception:  # noqa: BLE001 - only for the message
+        except Exception:
             return f"backend node {backend_node_id}"
 
     def h1(self) -> str:
@@ -190,8 +208,9 @@ class Person:
                     self.problems.append(f"{where}: focus outline contrast {ratio:.1f}:1 is under 3:1")
             if focused["tag"] in tags and pattern.search(focused["text"]):
                 return focused
-        raise AssertionError(f"Tab never reached the {role} {pattern.pattern!r} on {self.page.url}; "
-                             f"focus went through: {seen}")
+        raise AssertionError(
+            f"Tab never reached the {role} {pattern.pattern!r} on {self.page.url}; focus went through: {seen}"
+        )
 
     def activate(self, name: str | re.Pattern, role: str = "link", then: str | re.Pattern | None = None):
         """Tab to a control and press Enter; wait for the page at `then` (a URL or pattern) if given."""

@@ -1,4 +1,5 @@
 """The whole flow with the keyboard alone: Tab to a control, Enter to use it; no mouse clicks."""
+
 import re
 
 import pytest

@@ -4,6 +4,7 @@ Every page visited is checked (console errors, CSP violations, title, one h1, na
 `person` fixture, and a screenshot of each step lands in test-artifacts/screenshots/<test>/.
 Run with UPDATE_DOCS_SCREENSHOTS=1 to refresh the README's screenshots in docs/screenshots/.
 """
+
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,8 +48,9 @@ def test_sign_in_see_claims_call_graph_and_sign_out(person, site):
     claims = page.get_by_role("table", name=re.compile("Claims"))
     expect(claims.get_by_role("row", name=re.compile(r"^oid\b"))).to_contain_text(adele.oid)
     expect(claims.get_by_role("row", name=re.compile(r"^preferred_username\b"))).to_contain_text(adele.upn)
-    assert any(cookie["name"] == "session" and cookie["httpOnly"] for cookie in person.context.cookies()), \
+    assert any(cookie["name"] == "session" and cookie["httpOnly"] for cookie in person.context.cookies()), (
         "the browser kept no HttpOnly session cookie"
+    )
 
     page.get_by_role("main").get_by_role("link", name="Call Microsoft Graph").click()
     page.wait_for_url(url_is(site, "/call_api"))

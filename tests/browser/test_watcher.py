@@ -1,4 +1,5 @@
 """The browser checks themselves: they must catch what they claim to catch, or their silence proves nothing."""
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -11,10 +12,18 @@ BROKEN = """<!doctype html><html><head><title></title>
 
 def test_csp_violations_console_errors_and_accessibility_problems_are_caught(person, site):
     url = site.url + "/__watcher-check"  # answered by the route below, never by the app
-    person.page.route(url, lambda route: route.fulfill(
-        status=200, content_type="text/html", body=BROKEN,
-        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                 "Content-Security-Policy-Report-Only": "style-src 'none'"}))
+    person.page.route(
+        url,
+        lambda route: route.fulfill(
+            status=200,
+            content_type="text/html",
+            body=BROKEN,
+            headers={
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                "Content-Security-Policy-Report-Only": "style-src 'none'",
+            },
+        ),
+    )
     person.goto(url)
     person.page.evaluate("console.error('boom')")
     person.page.evaluate("setTimeout(() => { throw new Error('uncaught') }, 0)")

@@ -1,15 +1,19 @@
 """The token endpoint failing at sign-in: a clear page with Entra's ids, no session, no 500."""
+
 import pytest
 
 
-@pytest.mark.parametrize("kind, status, code", [
-    ("invalid_grant", 400, "invalid_grant"),
-    ("invalid_client", 400, "invalid_client"),
-    ("server_error", 502, "server_error"),
-    ("temporarily_unavailable", 502, "server_error"),
-    ("id_token_wrong_nonce", 400, "invalid_id_token"),
-    ("id_token_missing", 502, "invalid_id_token"),
-])
+@pytest.mark.parametrize(
+    "kind, status, code",
+    [
+        ("invalid_grant", 400, "invalid_grant"),
+        ("invalid_client", 400, "invalid_client"),
+        ("server_error", 502, "server_error"),
+        ("temporarily_unavailable", 502, "server_error"),
+        ("id_token_wrong_nonce", 400, "invalid_id_token"),
+        ("id_token_missing", 502, "invalid_id_token"),
+    ],
+)
 def test_token_endpoint_failure_at_sign_in(browser, mock_authority, kind, status, code):
     mock_authority.state.enqueue_fault("token", kind)
     page = browser.sign_in()

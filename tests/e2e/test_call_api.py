@@ -1,9 +1,8 @@
 """/call_api: Graph as the signed-in user, silent refresh, and Graph's failures as clear pages."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from tests.html import Page
 
 
 def test_call_api_shows_the_users_table(signed_in, mock_authority):
@@ -50,14 +49,17 @@ def test_refresh_refused_sends_the_user_through_sign_in_and_back(browser, mock_a
     assert browser.choose(picker).url.endswith("/call_api")
 
 
-@pytest.mark.parametrize("fault, status, words", [
-    ({"kind": "status", "status": 401}, 502, "did not accept your access token"),
-    ({"kind": "status", "status": 403}, 403, "lack the permission"),
-    ({"kind": "status", "status": 429, "retry_after": 30}, 429, "Try again in 30 s"),
-    ({"kind": "status", "status": 503, "retry_after": 30}, 502, "temporarily unavailable"),
-    ({"kind": "status", "status": 500}, 502, "had a problem"),
-    ({"kind": "slow", "delay": 5}, 504, "did not answer in time"),
-])
+@pytest.mark.parametrize(
+    "fault, status, words",
+    [
+        ({"kind": "status", "status": 401}, 502, "did not accept your access token"),
+        ({"kind": "status", "status": 403}, 403, "lack the permission"),
+        ({"kind": "status", "status": 429, "retry_after": 30}, 429, "Try again in 30 s"),
+        ({"kind": "status", "status": 503, "retry_after": 30}, 502, "temporarily unavailable"),
+        ({"kind": "status", "status": 500}, 502, "had a problem"),
+        ({"kind": "slow", "delay": 5}, 504, "did not answer in time"),
+    ],
+)
 def test_graph_failures_give_a_clear_page_and_keep_the_user_signed_in(signed_in, mock_authority, fault, status, words):
     mock_authority.state.enqueue_fault("graph", **fault)
     page = signed_in.get("/call_api")

@@ -1,4 +1,5 @@
 """/getAToken under hostile or broken input: always a clear 4xx page, never a 500 or a lost session."""
+
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -30,11 +31,14 @@ def with_query(url, **changes):
     return parts._replace(query=urlencode(query)).geturl()
 
 
-@pytest.mark.parametrize("change, error", [
-    ({"state": "forged-state-value"}, "state_mismatch"),
-    ({"state": None}, "state_mismatch"),
-    ({"code": None}, "missing_code"),
-])
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"state": "forged-state-value"}, "state_mismatch"),
+        ({"state": None}, "state_mismatch"),
+        ({"code": None}, "missing_code"),
+    ],
+)
 def test_tampered_callback_is_refused_and_the_real_one_still_works(browser, change, error):
     callback = callback_for(browser)
     page = get(browser, with_query(callback, **change))
@@ -60,7 +64,7 @@ def test_callback_in_another_browser_finds_no_sign_in(browser):
 
 def test_error_description_with_html_is_shown_escaped(browser):
     callback = callback_for(browser)
-    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     page = get(browser, with_query(callback, code=None, error="access_denied", error_description=hostile))
     assert page.response.status_code == 403
     assert "<script>alert(1)</script>" not in page.response.text and "<img" not in page.response.text

@@ -1,9 +1,9 @@
 """Sign-in end to end: app on a real WSGI server, the mock authority over TLS, a scripted browser."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.html import Page
 from tests.scripted_browser import ScriptedBrowser
 
 
@@ -50,7 +50,9 @@ def test_sign_in_returns_to_the_page_the_user_wanted(browser):
     assert browser.sign_in(next_path="/call_api").url.endswith("/call_api")
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_sign_in_never_redirects_off_site(browser, target):
     page = browser.sign_in(next_path=target)
     assert urlsplit(page.url).netloc == urlsplit(browser.app_url).netloc and urlsplit(page.url).path == "/"

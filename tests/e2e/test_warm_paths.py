@@ -1,5 +1,6 @@
 """Warm paths touch no authority: signed-in pages and /call_api with a cached token ask Graph at most; a sign-in
 makes one token request; Graph calls share the app's pooled connection."""
+
 import os
 
 import pytest
@@ -48,7 +49,10 @@ def test_a_warm_app_signs_the_next_user_in_without_discovery_or_keys(live_app, s
     assert "Welcome" in ScriptedBrowser(live_app.url).sign_in().h1
     # The browser's two visits to the authority's pages, then the app's one server-to-server request.
     assert authority_requests(mock_authority) == [
-        ("authorize", None), ("authorize_pick", None), ("token", "authorization_code")]
+        ("authorize", None),
+        ("authorize_pick", None),
+        ("token", "authorization_code"),
+    ]
 
 
 def test_warm_page_views_do_not_rewrite_the_session(signed_in, live_app):

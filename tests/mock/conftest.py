@@ -1,6 +1,7 @@
 """Fixtures for the mock's contract tests: one running mock per session, reset before each test.
 
 Test modules get the helpers through the `oauth` fixture instead of importing this file."""
+
 from __future__ import annotations
 
 import base64
@@ -70,10 +71,15 @@ class OAuthDriver:
 
     def authorize_params(self, challenge: str, **overrides) -> dict:
         params = {
-            "client_id": self.mock.config.client_id, "response_type": "code", "redirect_uri": REDIRECT_URI,
-            "scope": DEFAULT_SCOPE, "state": secrets.token_urlsafe(16),
-            "code_challenge": challenge, "code_challenge_method": "S256",
-            "nonce": secrets.token_hex(32), "client_info": "1",
+            "client_id": self.mock.config.client_id,
+            "response_type": "code",
+            "redirect_uri": REDIRECT_URI,
+            "scope": DEFAULT_SCOPE,
+            "state": secrets.token_urlsafe(16),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "nonce": secrets.token_hex(32),
+            "client_info": "1",
         }
         params.update(overrides)
         return {k: v for k, v in params.items() if v is not None}
@@ -100,23 +106,38 @@ class OAuthDriver:
         params = self.authorize_params(challenge, **overrides)
         result = redirect_params(self.pick(self.authorize(params), account))
         assert "code" in result, result
-        return {**result, "verifier": verifier, "nonce": params.get("nonce"), "sent_state": params["state"],
-                "scope": params["scope"]}
+        return {
+            **result,
+            "verifier": verifier,
+            "nonce": params.get("nonce"),
+            "sent_state": params["state"],
+            "scope": params["scope"],
+        }
 
     def redeem(self, flow: dict, headers: dict | None = None, **overrides) -> requests.Response:
         data = {
-            "client_id": self.mock.config.client_id, "client_secret": self.mock.config.client_secret,
-            "grant_type": "authorization_code", "code": flow["code"], "redirect_uri": REDIRECT_URI,
-            "code_verifier": flow["verifier"], "scope": flow["scope"], "client_info": "1",
+            "client_id": self.mock.config.client_id,
+            "client_secret": self.mock.config.client_secret,
+            "grant_type": "authorization_code",
+            "code": flow["code"],
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": flow["verifier"],
+            "scope": flow["scope"],
+            "client_info": "1",
         }
         data.update(overrides)
-        return self.session.post(self.token_url(), data={k: v for k, v in data.items() if v is not None},
-                                 headers=headers)
+        return self.session.post(
+            self.token_url(), data={k: v for k, v in data.items() if v is not None}, headers=headers
+        )
 
     def refresh(self, refresh_token: str, scope: str = "offline_access openid profile", **overrides):
         data = {
-            "client_id": self.mock.config.client_id, "client_secret": self.mock.config.client_secret,
-            "grant_type": "refresh_token", "refresh_token": refresh_token, "scope": scope, "client_info": "1",
+            "client_id": self.mock.config.client_id,
+            "client_secret": self.mock.config.client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "scope": scope,
+            "client_info": "1",
         }
         data.update(overrides)
         return self.session.post(self.token_url(), data=data)

@@ -1,11 +1,11 @@
 """Authorize endpoint: validation, account picker contract, cancel, prompt=none, faults."""
+
 from __future__ import annotations
 
 import re
 import urllib.parse
 
 import pytest
-
 
 
 def test_picker_page_contract(mock, oauth):
@@ -39,8 +39,9 @@ def test_pick_redirects_with_code_client_info_state_and_session_state(mock, oaut
 def test_login_hint_puts_user_first(mock, oauth):
     target = mock.state.users[3]
     _, challenge = oauth.new_pkce()
-    page = oauth.authorize(oauth.authorize_params(challenge, login_hint=target.upn.upper(),
-                                                      **{"X-AnchorMailbox": f"UPN:{target.upn}"}))
+    page = oauth.authorize(
+        oauth.authorize_params(challenge, login_hint=target.upn.upper(), **{"X-AnchorMailbox": f"UPN:{target.upn}"})
+    )
     _, accounts = oauth.picker_fields(page)
     assert accounts[0] == target.oid
     assert 'data-login-hint="true"' in page.text
@@ -54,12 +55,15 @@ def test_unknown_client_shows_error_page_without_redirect(mock, oauth):
     assert "AADSTS700016" in response.text
 
 
-@pytest.mark.parametrize("redirect_uri", [
-    "http://localhost:5000/other",
-    "http://localhost:5000/GetAToken",  # case-sensitive
-    "https://evil.example/getAToken",
-    "http://localhost:5000/getAToken?x=1",
-])
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://localhost:5000/other",
+        "http://localhost:5000/GetAToken",  # case-sensitive
+        "https://evil.example/getAToken",
+        "http://localhost:5000/getAToken?x=1",
+    ],
+)
 def test_unregistered_redirect_uri_shows_error_page_naming_it(mock, oauth, redirect_uri):
     _, challenge = oauth.new_pkce()
     response = oauth.authorize(oauth.authorize_params(challenge, redirect_uri=redirect_uri))
@@ -74,16 +78,19 @@ def test_localhost_port_is_ignored(mock, oauth):
     assert "code" in flow
 
 
-@pytest.mark.parametrize("overrides,error,code", [
-    ({"response_type": "token"}, "unsupported_response_type", "AADSTS70005"),
-    ({"response_type": None}, "invalid_request", "AADSTS900144"),
-    ({"scope": "User.Read offline_access"}, "invalid_request", "AADSTS900144"),
-    ({"code_challenge": None}, "invalid_request", "AADSTS50148"),
-    ({"code_challenge_method": "plain"}, "invalid_request", "AADSTS50148"),
-    ({"prompt": "always"}, "invalid_request", "AADSTS90023"),
-    ({"response_mode": "form_post"}, "invalid_request", "AADSTS900144"),
-    ({"prompt": "none"}, "login_required", "AADSTS50058"),
-])
+@pytest.mark.parametrize(
+    "overrides,error,code",
+    [
+        ({"response_type": "token"}, "unsupported_response_type", "AADSTS70005"),
+        ({"response_type": None}, "invalid_request", "AADSTS900144"),
+        ({"scope": "User.Read offline_access"}, "invalid_request", "AADSTS900144"),
+        ({"code_challenge": None}, "invalid_request", "AADSTS50148"),
+        ({"code_challenge_method": "plain"}, "invalid_request", "AADSTS50148"),
+        ({"prompt": "always"}, "invalid_request", "AADSTS90023"),
+        ({"response_mode": "form_post"}, "invalid_request", "AADSTS900144"),
+        ({"prompt": "none"}, "login_required", "AADSTS50058"),
+    ],
+)
 def test_invalid_requests_redirect_errors_with_state(mock, oauth, overrides, error, code):
     _, challenge = oauth.new_pkce()
     params = oauth.authorize_params(challenge, **overrides)
@@ -111,8 +118,9 @@ def test_cancel_redirects_access_denied(mock, oauth):
     assert result["state"] == params["state"]
 
 
-@pytest.mark.parametrize("kind,subcode", [
-    ("access_denied", "cancel"), ("server_error", None), ("interaction_required", None)])
+@pytest.mark.parametrize(
+    "kind,subcode", [("access_denied", "cancel"), ("server_error", None), ("interaction_required", None)]
+)
 def test_authorize_faults(mock, oauth, kind, subcode):
     mock.state.enqueue_fault("authorize", kind)
     _, challenge = oauth.new_pkce()
@@ -134,8 +142,7 @@ def test_prompt_none_uses_sso_cookie(mock, oauth):
 
 @pytest.mark.parametrize("ctx", ["", "forged-ctx"])
 def test_unknown_ctx_is_error_page(mock, oauth, ctx):
-    response = oauth.session.post(oauth.authorize_url(), data={"ctx": ctx, "account": "x"},
-                                    allow_redirects=False)
+    response = oauth.session.post(oauth.authorize_url(), data={"ctx": ctx, "account": "x"}, allow_redirects=False)
     assert response.status_code == 400
     assert "Location" not in response.headers
 

@@ -1,4 +1,5 @@
 """The CLI, MockConfig and run_in_thread take the same options; the CLI starts and prints .env lines."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,9 +42,25 @@ def test_runner_rejects_unknown_options():
 def test_cli_starts_and_prints_env_lines():
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_authority", "--port", "0", "--front-port", "0",
-         "--redirect-uri", "http://localhost:5000/getAToken", "--redirect-uri", "http://localhost:5000/b"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "mock_authority",
+            "--port",
+            "0",
+            "--front-port",
+            "0",
+            "--redirect-uri",
+            "http://localhost:5000/getAToken",
+            "--redirect-uri",
+            "http://localhost:5000/b",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         lines = {}
         for line in process.stdout:
@@ -53,8 +70,15 @@ def test_cli_starts_and_prints_env_lines():
             if "REQUESTS_CA_BUNDLE" in lines:
                 break
         assert lines["AUTHORITY"].startswith("https://localhost:")
-        assert set(lines) == {"AUTHORITY", "CLIENT_ID", "CLIENT_SECRET", "REDIRECT_URI", "ENDPOINT", "SCOPE",
-                              "REQUESTS_CA_BUNDLE"}
+        assert set(lines) == {
+            "AUTHORITY",
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "REDIRECT_URI",
+            "ENDPOINT",
+            "SCOPE",
+            "REQUESTS_CA_BUNDLE",
+        }
         assert lines["REDIRECT_URI"] == "http://localhost:5000/getAToken"
         assert Path(lines["REQUESTS_CA_BUNDLE"]).is_file()
     finally:

@@ -1,4 +1,5 @@
 """Both listeners keep connections alive (HTTP/1.1), and the mock counts the connections clients open."""
+
 from __future__ import annotations
 
 import requests

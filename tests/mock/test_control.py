@@ -1,4 +1,5 @@
 """The /_mock/* HTTP control API mirrors the Python API, on both listeners."""
+
 from __future__ import annotations
 
 import pytest

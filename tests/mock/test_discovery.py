@@ -1,4 +1,5 @@
 """Discovery documents (v2 and v1), JWKS, and their faults."""
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,9 @@ def test_v2_discovery_document(mock, oauth, tenant_kind):
     expected_issuer = mock.issuer if tenant_kind == "tenant" else f"{mock.base_url}/{{tenantid}}/v2.0"
     assert doc["issuer"] == expected_issuer
     assert doc["token_endpoint"] == f"{mock.base_url}/{tenant}/oauth2/v2.0/token", "msal needs https here"
-    assert doc["authorization_endpoint"] == f"{mock.front_url}/{tenant}/oauth2/v2.0/authorize", \
+    assert doc["authorization_endpoint"] == f"{mock.front_url}/{tenant}/oauth2/v2.0/authorize", (
         "browser-facing endpoints must be on the plain-http front channel"
+    )
     assert doc["end_session_endpoint"] == f"{mock.front_url}/{tenant}/oauth2/v2.0/logout"
     assert doc["jwks_uri"] == f"{mock.base_url}/{tenant}/discovery/v2.0/keys"
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
@@ -31,8 +33,9 @@ def test_v1_discovery_document_for_identity_logout(mock, oauth):
     tenant = mock.config.tenant_id
     doc = oauth.session.get(f"{mock.authority}/.well-known/openid-configuration").json()
     assert doc["issuer"] == f"{mock.base_url}/{tenant}/"
-    assert doc["end_session_endpoint"] == f"{mock.front_url}/{tenant}/oauth2/logout", \
+    assert doc["end_session_endpoint"] == f"{mock.front_url}/{tenant}/oauth2/logout", (
         "identity reads the v1 document's end_session_endpoint"
+    )
     assert doc["token_endpoint"].endswith(f"/{tenant}/oauth2/token")
     assert doc["scopes_supported"] == ["openid"]
     assert doc["microsoft_multi_refresh_token"] is True
@@ -40,8 +43,7 @@ def test_v1_discovery_document_for_identity_logout(mock, oauth):
 
 
 def test_trailing_slash_authority_double_slash_tolerated(mock, oauth):
-    response = oauth.session.get(f"{mock.authority}//v2.0/.well-known/openid-configuration",
-                                   allow_redirects=False)
+    response = oauth.session.get(f"{mock.authority}//v2.0/.well-known/openid-configuration", allow_redirects=False)
     assert response.status_code == 200
     assert response.json()["issuer"] == mock.issuer
 
@@ -60,15 +62,19 @@ def test_jwks_verifies_issued_id_token(mock, oauth):
     assert key["use"] == "sig" and key["kty"] == "RSA" and key["issuer"] == mock.issuer
     id_token = oauth.sign_in()["id_token"]
     assert jwt.get_unverified_header(id_token)["kid"] == key["kid"]
-    claims = jwt.decode(id_token, jwt.PyJWK(key).key, algorithms=["RS256"],
-                        audience=mock.config.client_id, issuer=mock.issuer)
+    claims = jwt.decode(
+        id_token, jwt.PyJWK(key).key, algorithms=["RS256"], audience=mock.config.client_id, issuer=mock.issuer
+    )
     assert claims["tid"] == mock.config.tenant_id
 
 
-@pytest.mark.parametrize("endpoint,path", [
-    ("discovery", "/v2.0/.well-known/openid-configuration"),
-    ("jwks", "/discovery/v2.0/keys"),
-])
+@pytest.mark.parametrize(
+    "endpoint,path",
+    [
+        ("discovery", "/v2.0/.well-known/openid-configuration"),
+        ("jwks", "/discovery/v2.0/keys"),
+    ],
+)
 @pytest.mark.parametrize("status", [404, 500, 503])
 def test_status_faults(mock, oauth, endpoint, path, status):
     mock.state.enqueue_fault(endpoint, "status", status=status)

@@ -1,4 +1,5 @@
 """Graph: bearer validation, permissions, Graph-shaped errors, paging, $top/$select, faults, latency."""
+
 from __future__ import annotations
 
 import time
@@ -6,9 +7,10 @@ import uuid
 
 import pytest
 
-
-WWW_AUTHENTICATE = ('Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
-                    'client_id="00000003-0000-0000-c000-000000000000"')
+WWW_AUTHENTICATE = (
+    'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+    'client_id="00000003-0000-0000-c000-000000000000"'
+)
 
 
 @pytest.fixture()
@@ -64,8 +66,19 @@ def test_me_shape(mock, oauth, token):
     assert body["@odata.context"].endswith("/v1.0/$metadata#users/$entity")
     assert body["id"] == user.oid and body["userPrincipalName"] == user.upn
     assert body["businessPhones"] == [] and body["mobilePhone"] is None
-    assert list(body)[1:] == ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                              "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"]
+    assert list(body)[1:] == [
+        "businessPhones",
+        "displayName",
+        "givenName",
+        "jobTitle",
+        "mail",
+        "mobilePhone",
+        "officeLocation",
+        "preferredLanguage",
+        "surname",
+        "userPrincipalName",
+        "id",
+    ]
 
 
 def test_paging_follows_next_link(mock, oauth, token):
@@ -105,15 +118,23 @@ def test_unknown_user_is_404(mock, oauth, token):
     assert_graph_error(get(oauth, f"{mock.graph_endpoint}/{uuid.uuid4()}", token), 404, "Request_ResourceNotFound")
 
 
-@pytest.mark.parametrize("status,code,retry_after", [
-    (401, "InvalidAuthenticationToken", None), (403, "Authorization_RequestDenied", None),
-    (404, "Request_ResourceNotFound", None), (429, "TooManyRequests", "9"),
-    (500, "generalException", None), (503, "serviceNotAvailable", "9")])
+@pytest.mark.parametrize(
+    "status,code,retry_after",
+    [
+        (401, "InvalidAuthenticationToken", None),
+        (403, "Authorization_RequestDenied", None),
+        (404, "Request_ResourceNotFound", None),
+        (429, "TooManyRequests", "9"),
+        (500, "generalException", None),
+        (503, "serviceNotAvailable", "9"),
+    ],
+)
 def test_graph_status_faults(mock, oauth, token, status, code, retry_after):
     mock.state.enqueue_fault("graph", "status", status=status, retry_after=9)
     request_id = str(uuid.uuid4())
-    response = oauth.session.get(mock.graph_endpoint, headers={"Authorization": f"Bearer {token}",
-                                                                 "client-request-id": request_id})
+    response = oauth.session.get(
+        mock.graph_endpoint, headers={"Authorization": f"Bearer {token}", "client-request-id": request_id}
+    )
     error = assert_graph_error(response, status, code)
     assert error["innerError"]["client-request-id"] == request_id == response.headers["client-request-id"]
     assert response.headers.get("Retry-After") == retry_after

@@ -1,24 +1,32 @@
 """Logout: redirect only to a registered origin, signed-out page otherwise, SSO cookie cleared."""
+
 from __future__ import annotations
 
 import pytest
 
 
-
 @pytest.mark.parametrize("path", ["oauth2/v2.0/logout", "oauth2/logout"])
 @pytest.mark.parametrize("target", ["http://localhost:5000/", "https://app.example/signed-out"])
 def test_registered_origin_is_honoured(mock, oauth, path, target):
-    response = oauth.session.get(f"{mock.front_url}/{mock.config.tenant_id}/{path}",
-                                   params={"post_logout_redirect_uri": target}, allow_redirects=False)
+    response = oauth.session.get(
+        f"{mock.front_url}/{mock.config.tenant_id}/{path}",
+        params={"post_logout_redirect_uri": target},
+        allow_redirects=False,
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == target
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "http://app.example/signed-out",
-                                    "https://app.example:8443/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "http://app.example/signed-out", "https://app.example:8443/", "javascript:alert(1)"],
+)
 def test_other_origin_is_refused(mock, oauth, target):
-    response = oauth.session.get(f"{mock.front_url}/{mock.config.tenant_id}/oauth2/v2.0/logout",
-                                   params={"post_logout_redirect_uri": target}, allow_redirects=False)
+    response = oauth.session.get(
+        f"{mock.front_url}/{mock.config.tenant_id}/oauth2/v2.0/logout",
+        params={"post_logout_redirect_uri": target},
+        allow_redirects=False,
+    )
     assert response.status_code == 200
     assert "Location" not in response.headers
     assert "You signed out" in response.text
@@ -28,8 +36,11 @@ def test_other_origin_is_refused(mock, oauth, target):
 def test_identity_style_unencoded_uri_and_post(mock, oauth):
     url = f"{mock.front_url}/{mock.config.tenant_id}/oauth2/logout?post_logout_redirect_uri=http://localhost:5000/"
     assert oauth.session.get(url, allow_redirects=False).headers["Location"] == "http://localhost:5000/"
-    post = oauth.session.post(f"{mock.front_url}/{mock.config.tenant_id}/oauth2/v2.0/logout",
-                                data={"post_logout_redirect_uri": "http://localhost:5000/"}, allow_redirects=False)
+    post = oauth.session.post(
+        f"{mock.front_url}/{mock.config.tenant_id}/oauth2/v2.0/logout",
+        data={"post_logout_redirect_uri": "http://localhost:5000/"},
+        allow_redirects=False,
+    )
     assert post.status_code == 302
 
 

@@ -1,4 +1,5 @@
 """Real msal against the mock: auth-code flow with PKCE and nonce, then a silent refresh."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,15 +10,18 @@ import msal
 import pytest
 
 
-
 @pytest.fixture()
 def msal_app(mock, monkeypatch):
     # How the app makes msal trust the throwaway CA (msal exposes no verify option through identity).
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", mock.ca_bundle)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     return msal.ConfidentialClientApplication(
-        mock.config.client_id, client_credential=mock.config.client_secret, authority=mock.authority,
-        instance_discovery=False, token_cache=msal.SerializableTokenCache())
+        mock.config.client_id,
+        client_credential=mock.config.client_secret,
+        authority=mock.authority,
+        instance_discovery=False,
+        token_cache=msal.SerializableTokenCache(),
+    )
 
 
 @pytest.mark.filterwarnings("ignore:.*response_mode.*:UserWarning")
@@ -38,8 +42,9 @@ def test_msal_auth_code_flow_and_silent_refresh(mock, oauth, msal_app):
     assert claims["preferred_username"] == mock.state.users[1].upn
     keys = oauth.session.get(f"{mock.authority}/discovery/v2.0/keys").json()["keys"]
     key = jwt.PyJWK(keys[0]).key
-    verified = jwt.decode(result["id_token"], key, algorithms=["RS256"], audience=mock.config.client_id,
-                          issuer=mock.issuer)
+    verified = jwt.decode(
+        result["id_token"], key, algorithms=["RS256"], audience=mock.config.client_id, issuer=mock.issuer
+    )
     assert verified["oid"] == mock.state.users[1].oid
 
     account = msal_app.get_accounts(username=mock.state.users[1].upn)[0]

@@ -1,4 +1,5 @@
 """Token endpoint: code redemption, PKCE, client auth, refresh, error shape, faults, ID-token defects."""
+
 from __future__ import annotations
 
 import base64
@@ -9,9 +10,7 @@ import uuid
 import jwt
 import pytest
 
-
-ERROR_FIELDS = {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id",
-                "error_uri"}
+ERROR_FIELDS = {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id", "error_uri"}
 
 
 def jwks_key(mock, oauth):
@@ -22,12 +21,15 @@ def jwks_key(mock, oauth):
 def assert_entra_error(response, status: int, error: str, code: int):
     assert response.status_code == status, response.text
     body = response.json()
-    assert ERROR_FIELDS <= body.keys()
+    assert body.keys() >= ERROR_FIELDS
     assert body["error"] == error
     assert body["error_codes"] == [code]
     assert re.fullmatch(
         rf"AADSTS{code}: .+\r\nTrace ID: {body['trace_id']}\r\nCorrelation ID: {body['correlation_id']}"
-        rf"\r\nTimestamp: \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ", body["error_description"], re.S)
+        rf"\r\nTimestamp: \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ",
+        body["error_description"],
+        re.S,
+    )
     assert body["error_uri"].endswith(f"/error?code={code}")
     return body
 
@@ -45,11 +47,18 @@ def test_code_redemption_success_shape(mock, oauth):
     assert body["refresh_token"] and body["client_info"]
     user = mock.state.users[0]
     assert json.loads(base64.urlsafe_b64decode(body["client_info"] + "==")) == {
-        "uid": user.oid, "utid": mock.config.tenant_id}
+        "uid": user.oid,
+        "utid": mock.config.tenant_id,
+    }
     header = jwt.get_unverified_header(body["id_token"])
     assert header["alg"] == "RS256" and header["typ"] == "JWT" and "kid" in header
-    claims = jwt.decode(body["id_token"], jwks_key(mock, oauth)[header["kid"]], algorithms=["RS256"],
-                        audience=mock.config.client_id, issuer=mock.issuer)
+    claims = jwt.decode(
+        body["id_token"],
+        jwks_key(mock, oauth)[header["kid"]],
+        algorithms=["RS256"],
+        audience=mock.config.client_id,
+        issuer=mock.issuer,
+    )
     assert claims["nonce"] == flow["nonce"], "nonce must be echoed verbatim"
     assert claims["oid"] == user.oid and claims["preferred_username"] == user.upn
     assert claims["ver"] == "2.0" and claims["tid"] == mock.config.tenant_id
@@ -73,8 +82,7 @@ def test_full_uri_scope_form(mock, oauth):
 def test_client_secret_basic_accepted(mock, oauth):
     flow = oauth.get_code()
     basic = base64.b64encode(f"{mock.config.client_id}:{mock.config.client_secret}".encode()).decode()
-    response = oauth.redeem(flow, headers={"Authorization": f"Basic {basic}"},
-                              client_id=None, client_secret=None)
+    response = oauth.redeem(flow, headers={"Authorization": f"Basic {basic}"}, client_id=None, client_secret=None)
     assert response.status_code == 200, response.text
 
 
@@ -97,17 +105,21 @@ def test_expired_code_refused(mock, oauth):
 
 def test_redirect_uri_mismatch_refused(mock, oauth):
     flow = oauth.get_code()
-    assert_entra_error(oauth.redeem(flow, redirect_uri="https://app.example/auth/callback"),
-                       400, "invalid_grant", 500112)
+    assert_entra_error(
+        oauth.redeem(flow, redirect_uri="https://app.example/auth/callback"), 400, "invalid_grant", 500112
+    )
 
 
-@pytest.mark.parametrize("overrides,status,error,code", [
-    ({"client_secret": "wrong-secret"}, 401, "invalid_client", 7000215),
-    ({"client_secret": None}, 401, "invalid_client", 7000218),
-    ({"client_id": "00001111-aaaa-2222-bbbb-3333cccc4444"}, 400, "unauthorized_client", 700016),
-    ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
-    ({"code": "not-a-code"}, 400, "invalid_grant", 9002313),
-])
+@pytest.mark.parametrize(
+    "overrides,status,error,code",
+    [
+        ({"client_secret": "wrong-secret"}, 401, "invalid_client", 7000215),
+        ({"client_secret": None}, 401, "invalid_client", 7000218),
+        ({"client_id": "00001111-aaaa-2222-bbbb-3333cccc4444"}, 400, "unauthorized_client", 700016),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
+        ({"code": "not-a-code"}, 400, "invalid_grant", 9002313),
+    ],
+)
 def test_client_and_grant_errors(mock, oauth, overrides, status, error, code):
     flow = oauth.get_code()
     assert_entra_error(oauth.redeem(flow, **overrides), status, error, code)
@@ -116,8 +128,12 @@ def test_client_and_grant_errors(mock, oauth, overrides, status, error, code):
 def test_correlation_id_echoes_client_request_id(mock, oauth):
     flow = oauth.get_code()
     request_id = str(uuid.uuid4())
-    body = assert_entra_error(oauth.redeem(flow, client_secret="wrong", headers={"client-request-id": request_id}),
-                              401, "invalid_client", 7000215)
+    body = assert_entra_error(
+        oauth.redeem(flow, client_secret="wrong", headers={"client-request-id": request_id}),
+        401,
+        "invalid_client",
+        7000215,
+    )
     assert body["correlation_id"] == request_id
     assert f"Correlation ID: {request_id}" in body["error_description"]
     assert mock.state.requests_to("token")[-1].client_request_id == request_id
@@ -138,28 +154,31 @@ def test_refresh_grant_returns_new_refresh_token_and_id_token(mock, oauth):
 
 def test_refresh_for_unconsented_scope_needs_consent(mock, oauth):
     tokens = oauth.sign_in()
-    body = assert_entra_error(oauth.refresh(tokens["refresh_token"], scope="Mail.Read offline_access openid"),
-                              400, "invalid_grant", 65001)
+    body = assert_entra_error(
+        oauth.refresh(tokens["refresh_token"], scope="Mail.Read offline_access openid"), 400, "invalid_grant", 65001
+    )
     assert body["suberror"] == "consent_required"
 
 
-@pytest.mark.parametrize("refresh_token,code,advance", [
-    ("bogus", 9002313, 0), (None, 70008, 10 ** 6)])
+@pytest.mark.parametrize("refresh_token,code,advance", [("bogus", 9002313, 0), (None, 70008, 10**6)])
 def test_invalid_or_expired_refresh_token(mock, oauth, refresh_token, code, advance):
     real = oauth.sign_in()["refresh_token"]
     mock.state.advance_clock(advance)
     assert_entra_error(oauth.refresh(refresh_token or real), 400, "invalid_grant", code)
 
 
-@pytest.mark.parametrize("kind,status,params,retry_after", [
-    ("invalid_grant", 400, {}, None),
-    ("interaction_required", 400, {}, None),
-    ("invalid_client", 401, {}, None),
-    ("server_error", 500, {}, None),
-    ("server_error", 500, {"retry_after": 0}, "0"),
-    ("temporarily_unavailable", 503, {}, "5"),
-    ("temporarily_unavailable", 503, {"retry_after": 7}, "7"),
-])
+@pytest.mark.parametrize(
+    "kind,status,params,retry_after",
+    [
+        ("invalid_grant", 400, {}, None),
+        ("interaction_required", 400, {}, None),
+        ("invalid_client", 401, {}, None),
+        ("server_error", 500, {}, None),
+        ("server_error", 500, {"retry_after": 0}, "0"),
+        ("temporarily_unavailable", 503, {}, "5"),
+        ("temporarily_unavailable", 503, {"retry_after": 7}, "7"),
+    ],
+)
 def test_token_error_faults(mock, oauth, kind, status, params, retry_after):
     flow = oauth.get_code()
     mock.state.enqueue_fault("token", kind, **params)
@@ -183,22 +202,26 @@ def _decode_strict(mock, oauth, token, nonce):
     keys = jwks_key(mock, oauth)
     if header["kid"] not in keys:
         raise LookupError("unknown kid")
-    claims = jwt.decode(token, keys[header["kid"]], algorithms=["RS256"], audience=mock.config.client_id,
-                        issuer=mock.issuer, leeway=0)
+    claims = jwt.decode(
+        token, keys[header["kid"]], algorithms=["RS256"], audience=mock.config.client_id, issuer=mock.issuer, leeway=0
+    )
     if claims.get("nonce") != nonce:
         raise ValueError("nonce mismatch")
     return claims
 
 
-@pytest.mark.parametrize("kind,expected", [
-    ("id_token_wrong_aud", jwt.InvalidAudienceError),
-    ("id_token_wrong_iss", jwt.InvalidIssuerError),
-    ("id_token_expired", jwt.ExpiredSignatureError),
-    ("id_token_not_yet_valid", jwt.ImmatureSignatureError),
-    ("id_token_bad_signature", jwt.InvalidSignatureError),
-    ("id_token_unknown_kid", LookupError),
-    ("id_token_wrong_nonce", ValueError),
-])
+@pytest.mark.parametrize(
+    "kind,expected",
+    [
+        ("id_token_wrong_aud", jwt.InvalidAudienceError),
+        ("id_token_wrong_iss", jwt.InvalidIssuerError),
+        ("id_token_expired", jwt.ExpiredSignatureError),
+        ("id_token_not_yet_valid", jwt.ImmatureSignatureError),
+        ("id_token_bad_signature", jwt.InvalidSignatureError),
+        ("id_token_unknown_kid", LookupError),
+        ("id_token_wrong_nonce", ValueError),
+    ],
+)
 def test_id_token_faults_produce_advertised_defect(mock, oauth, kind, expected):
     flow = oauth.get_code()
     mock.state.enqueue_fault("token", kind)
@@ -222,9 +245,17 @@ def test_request_log_holds_no_secrets(mock, oauth):
     tokens = oauth.redeem(flow).json()
     refreshed = oauth.refresh(tokens["refresh_token"]).json()
     log = repr(mock.state.requests) + repr(oauth.session.get(f"{mock.front_url}/_mock/requests").json())
-    for secret in (flow["code"], flow["verifier"], mock.config.client_secret, tokens["access_token"],
-                   tokens["refresh_token"], tokens["id_token"], refreshed["refresh_token"], flow["nonce"],
-                   flow["sent_state"]):
+    for secret in (
+        flow["code"],
+        flow["verifier"],
+        mock.config.client_secret,
+        tokens["access_token"],
+        tokens["refresh_token"],
+        tokens["id_token"],
+        refreshed["refresh_token"],
+        flow["nonce"],
+        flow["sent_state"],
+    ):
         assert secret not in log
     assert [r.endpoint for r in mock.state.requests][:4] == ["authorize", "authorize_pick", "token", "token"]
     assert oauth.redirect_uri not in log

@@ -1,4 +1,5 @@
 """Security headers on every response, and session cookie flags, over http and https."""
+
 import pytest
 
 from app import create_app
@@ -11,6 +12,7 @@ ROUTES = ["/", "/login", "/logout", "/call_api", "/getAToken?state=x&code=y", "/
 def app_factory(mock_authority, tmp_path):
     def make(**overrides):
         return create_app(app_settings(mock_authority, tmp_path, **overrides))
+
     return make
 
 
@@ -49,8 +51,9 @@ def test_http_cookie_is_httponly_lax_and_holds_only_an_id(app_factory):
     assert len(rest.split(";")[0]) < 64, "the cookie holds a session id, never the session's data"
 
 
-@pytest.mark.parametrize("overrides", [{"REDIRECT_URI": "https://app.example.test/getAToken"},
-                                       {"COOKIE_SECURE": "true"}])
+@pytest.mark.parametrize(
+    "overrides", [{"REDIRECT_URI": "https://app.example.test/getAToken"}, {"COOKIE_SECURE": "true"}]
+)
 def test_https_cookie_is_secure_with_the_host_prefix(app_factory, overrides):
     cookie = session_cookie_header(app_factory(**overrides), "https://app.example.test")
     assert cookie.startswith("__Host-session=")

@@ -1,4 +1,5 @@
 """ID tokens are validated before a session exists: every kind of bad token is refused, with no session."""
+
 import uuid
 
 import pytest
@@ -57,8 +58,7 @@ def test_keys_are_fetched_once_for_many_sign_ins(live_app, mock_authority):
 
 @pytest.fixture
 def foreign_user(mock_authority):
-    return mock_authority.state.add_user(name="Guest Person", upn="guest@fabrikam.example",
-                                         tenant_id=str(uuid.uuid4()))
+    return mock_authority.state.add_user(name="Guest Person", upn="guest@fabrikam.example", tenant_id=str(uuid.uuid4()))
 
 
 def multi_tenant_app(mock, tmp_path, **settings):
@@ -77,8 +77,7 @@ def test_allowed_tenants_refuses_other_tenants(mock_authority, foreign_user, tmp
         assert "Welcome" in member.sign_in(upn=mock_authority.state.users[0].upn).h1
 
 
-def test_multi_tenant_without_allow_list_accepts_each_tenant_by_its_own_issuer(mock_authority, foreign_user,
-                                                                                tmp_path):
+def test_multi_tenant_without_allow_list_accepts_each_tenant_by_its_own_issuer(mock_authority, foreign_user, tmp_path):
     with multi_tenant_app(mock_authority, tmp_path) as (_, url):
         page = ScriptedBrowser(url).sign_in(upn=foreign_user.upn)
         assert page.h1 == f"Welcome, {foreign_user.name}"

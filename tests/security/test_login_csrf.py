@@ -1,4 +1,5 @@
 """Login CSRF: a code and state minted in one browser session cannot sign in another."""
+
 from tests.html import Page
 from tests.scripted_browser import ScriptedBrowser
 

@@ -1,4 +1,5 @@
 """Outages of the authority: a clear page, no crash, and recovery without a restart."""
+
 from urllib.parse import urlsplit
 
 from tests.scripted_browser import ScriptedBrowser

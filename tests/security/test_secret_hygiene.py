@@ -1,4 +1,5 @@
 """No token, code, client secret or session id in the logs or on error pages, even at DEBUG."""
+
 import json
 import logging
 from urllib.parse import parse_qs, urlsplit
@@ -12,8 +13,9 @@ def token_cache_secrets(app, session_id) -> list:
     interface = app.session_interface
     stored = interface.cache.get(interface.key_prefix + session_id)
     cache = json.loads(stored["_token_cache"])
-    return [entry["secret"] for kind in ("AccessToken", "RefreshToken", "IdToken")
-            for entry in cache.get(kind, {}).values()]
+    return [
+        entry["secret"] for kind in ("AccessToken", "RefreshToken", "IdToken") for entry in cache.get(kind, {}).values()
+    ]
 
 
 def test_full_flow_at_debug_leaks_nothing(browser, live_app, mock_authority, caplog):
@@ -33,8 +35,10 @@ def test_full_flow_at_debug_leaks_nothing(browser, live_app, mock_authority, cap
     # The scripted browser's own urllib3 lines (requests to the app and to the authority's pages) are not the app's.
     browser_targets = (browser.app_url, mock_authority.front_url)
     logs = "\n".join(
-        f"{record.name} {record.getMessage()}" for record in caplog.records
-        if not (record.name.startswith("urllib3") and any(t in record.getMessage() for t in browser_targets)))
+        f"{record.name} {record.getMessage()}"
+        for record in caplog.records
+        if not (record.name.startswith("urllib3") and any(t in record.getMessage() for t in browser_targets))
+    )
     assert "POST" in logs and "/getAToken" in logs, "the flow's requests were logged at all"
     for secret in secrets:
         assert secret not in logs, f"a secret ({secret[:6]}…) leaked into the logs"

@@ -3,6 +3,7 @@
 Tests that take `store` run once on the filesystem store (the default configuration; only the directory is the
 test's own) and once on Redis. The figures they record are printed at the end of the run.
 """
+
 import pytest
 
 from tests.conftest import app_settings

@@ -1,4 +1,5 @@
 """Many signed-in users, and asking the app over HTTP whether each one still is."""
+
 import concurrent.futures
 import copy
 import threading
@@ -56,10 +57,14 @@ def who_is_signed_in(app_url: str, cookie_name: str, people: list, threads=8) ->
         cookie, _name = person
         if not hasattr(local, "http"):
             local.http = requests.Session()
-        response = local.http.get(f"{app_url}/", headers={"Cookie": f"{cookie_name}={cookie}"},
-                                  allow_redirects=False, timeout=30)
-        return Page(response).h1 if response.status_code == 200 else f"{response.status_code} → " \
-            f"{response.headers.get('Location')}"
+        response = local.http.get(
+            f"{app_url}/", headers={"Cookie": f"{cookie_name}={cookie}"}, allow_redirects=False, timeout=30
+        )
+        return (
+            Page(response).h1
+            if response.status_code == 200
+            else f"{response.status_code} → {response.headers.get('Location')}"
+        )
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, people))

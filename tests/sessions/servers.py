@@ -3,6 +3,7 @@
 Each is stopped by the test that started it, and on Linux also dies with the test process (PR_SET_PDEATHSIG),
 so an interrupted run leaves nothing listening.
 """
+
 import contextlib
 import ctypes
 import ctypes.util
@@ -71,9 +72,27 @@ def redis_server(tmp_dir: Path):
         log_path = tmp_dir / f"redis-{port}.log"
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(tmp_dir), "--daemonize", "no", "--loglevel", "warning"],
-                stdout=log, stderr=subprocess.STDOUT, preexec_fn=_dies_with_us())
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(tmp_dir),
+                    "--daemonize",
+                    "no",
+                    "--loglevel",
+                    "warning",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_dies_with_us(),
+            )
         client = redis.Redis(port=port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
         while process.poll() is None and time.monotonic() < deadline:
@@ -119,10 +138,23 @@ def gunicorn_env(settings: dict, **server) -> dict:
 def run_gunicorn(settings: dict, tmp_dir: Path, timeout=30, **server) -> subprocess.CompletedProcess:
     """Run gunicorn in the foreground until it exits by itself (e.g. refusing to start)."""
     return subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--control-socket",
-         str(tmp_dir / "gunicorn.ctl"), "app:app"],
-        cwd=ROOT, env=gunicorn_env(settings, **server), capture_output=True, text=True, timeout=timeout,
-        preexec_fn=_dies_with_us())
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--control-socket",
+            str(tmp_dir / "gunicorn.ctl"),
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=gunicorn_env(settings, **server),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_dies_with_us(),
+    )
 
 
 @contextlib.contextmanager
@@ -132,14 +164,32 @@ def gunicorn(settings: dict, tmp_dir: Path, workers=3, threads=2, public_url=Non
     for _attempt in range(3):
         port = free_port()
         url = f"http://localhost:{port}"
-        env = gunicorn_env({"REDIRECT_URI": f"{public_url or url}/getAToken", **settings},
-                           BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=workers, GUNICORN_THREADS=threads, **server)
+        env = gunicorn_env(
+            {"REDIRECT_URI": f"{public_url or url}/getAToken", **settings},
+            BIND=f"127.0.0.1:{port}",
+            WEB_CONCURRENCY=workers,
+            GUNICORN_THREADS=threads,
+            **server,
+        )
         log_path = tmp_dir / f"gunicorn-{port}.log"
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--control-socket",
-                 str(tmp_dir / f"gunicorn-{port}.ctl"), "app:app"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_dies_with_us())
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "gunicorn.conf.py",
+                    "--control-socket",
+                    str(tmp_dir / f"gunicorn-{port}.ctl"),
+                    "app:app",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_dies_with_us(),
+            )
         server_ = Gunicorn(url, process, log_path)
         try:
             if _wait_until_serving(server_):

@@ -1,4 +1,5 @@
 """One signed-in session, many requests at once, while its access token needs refreshing."""
+
 import concurrent.futures
 import threading
 
@@ -33,8 +34,11 @@ def test_concurrent_requests_with_an_expired_access_token_all_succeed(store, sto
         with concurrent.futures.ThreadPoolExecutor(REQUESTS) as pool:
             responses = list(pool.map(call_api, range(REQUESTS)))
 
-        failed = [(r.status_code, r.headers.get("Location")) for r in responses
-                  if r.status_code != 200 or "<table" not in r.text]
+        failed = [
+            (r.status_code, r.headers.get("Location"))
+            for r in responses
+            if r.status_code != 200 or "<table" not in r.text
+        ]
         assert not failed, f"{len(failed)} of {REQUESTS} concurrent API calls failed: {failed[:3]}"
         redemptions = mock_authority.state.token_redemptions()
         assert redemptions["authorization_code"] == 0
@@ -45,7 +49,10 @@ def test_concurrent_requests_with_an_expired_access_token_all_succeed(store, sto
         assert home.status_code == 200 and f"Welcome, {user.name}" in home.text, "the user must stay signed in"
         again = requests.get(f"{url}/call_api", headers=cookie, allow_redirects=False, timeout=30)
         assert again.status_code == 200 and "<table" in again.text
-        assert mock_authority.state.token_redemptions()["refresh_token"] == refreshes, \
+        assert mock_authority.state.token_redemptions()["refresh_token"] == refreshes, (
             "the session kept a refreshed access token: the next call needs no refresh"
-    report(f"{store}: {REQUESTS} concurrent API calls on one session with a stale access token: "
-           f"{REQUESTS - len(failed)} succeeded, {refreshes} refresh-token redemption(s), user still signed in")
+        )
+    report(
+        f"{store}: {REQUESTS} concurrent API calls on one session with a stale access token: "
+        f"{REQUESTS - len(failed)} succeeded, {refreshes} refresh-token redemption(s), user still signed in"
+    )

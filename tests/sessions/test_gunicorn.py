@@ -1,4 +1,5 @@
 """The production server: gunicorn.conf.py with several workers on the default (filesystem) session store."""
+
 import re
 import runpy
 import time
@@ -68,8 +69,10 @@ def test_sign_in_and_api_calls_work_whichever_worker_answers(server, mock_author
         if len(api_pids) == WORKERS:
             break
     assert len(api_pids) > 1, "the API calls were never answered by more than one worker"
-    report(f"gunicorn, {WORKERS} workers, filesystem store: sign-in started on worker {handed_over[0]}, completed "
-           f"on {handed_over[1]} (attempt {attempt + 1}); API calls answered by {len(api_pids)} workers")
+    report(
+        f"gunicorn, {WORKERS} workers, filesystem store: sign-in started on worker {handed_over[0]}, completed "
+        f"on {handed_over[1]} (attempt {attempt + 1}); API calls answered by {len(api_pids)} workers"
+    )
 
 
 def test_access_log_never_holds_the_authorization_code(server):
@@ -104,17 +107,22 @@ def post_logout_target(app_url, headers) -> str:
 
 
 def test_gunicorn_refuses_to_start_without_a_secret_key(mock_authority, tmp_path):
-    result = servers.run_gunicorn(app_settings(mock_authority, tmp_path, SECRET_KEY=""), tmp_path,
-                                  BIND=f"127.0.0.1:{servers.free_port()}")
+    result = servers.run_gunicorn(
+        app_settings(mock_authority, tmp_path, SECRET_KEY=""), tmp_path, BIND=f"127.0.0.1:{servers.free_port()}"
+    )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr, result.stderr
     assert "Booting worker" not in result.stderr, "it must stop before starting workers"
 
 
-@pytest.mark.parametrize("env, bind", [
-    ({}, "127.0.0.1:8000"), ({"PORT": "9123"}, "127.0.0.1:9123"),
-    ({"BIND": "0.0.0.0:80", "PORT": "9123"}, "0.0.0.0:80"),
-])
+@pytest.mark.parametrize(
+    "env, bind",
+    [
+        ({}, "127.0.0.1:8000"),
+        ({"PORT": "9123"}, "127.0.0.1:9123"),
+        ({"BIND": "0.0.0.0:80", "PORT": "9123"}, "0.0.0.0:80"),
+    ],
+)
 def test_server_settings_come_from_the_environment(monkeypatch, env, bind):
     import dotenv
 
@@ -126,5 +134,6 @@ def test_server_settings_come_from_the_environment(monkeypatch, env, bind):
         monkeypatch.setenv(key, value)
     config = runpy.run_path(str(servers.ROOT / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"]) == (bind, 5, 7)
-    assert "%(U)s" in config["access_log_format"] and "%(r)s" not in config["access_log_format"], \
+    assert "%(U)s" in config["access_log_format"] and "%(r)s" not in config["access_log_format"], (
         "the access log must show the path without the query string"
+    )

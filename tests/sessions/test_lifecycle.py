@@ -1,4 +1,5 @@
 """A session's life on either store: a new id at sign-in, gone at sign-out, idle and absolute lifetimes."""
+
 import concurrent.futures
 import logging
 import time
@@ -12,8 +13,9 @@ from tests.sessions.people import session_cookie
 
 def visit(url, cookie_name, cookie, path="/"):
     """A request carrying exactly this session cookie (no cookie jar that might drop or replace it)."""
-    return requests.get(f"{url}{path}", headers={"Cookie": f"{cookie_name}={cookie}"}, allow_redirects=False,
-                        timeout=30)
+    return requests.get(
+        f"{url}{path}", headers={"Cookie": f"{cookie_name}={cookie}"}, allow_redirects=False, timeout=30
+    )
 
 
 def signed_in_as(response) -> bool:
@@ -61,8 +63,9 @@ def test_a_cookie_copied_before_sign_out_is_worthless_after(store_settings, stor
         for path in ("/", "/call_api"):
             assert sent_to_sign_in(visit(url, name, copied, path)), f"replayed cookie still works on {path}"
         if store == "redis":
-            assert not request.getfixturevalue("redis_client").exists(f"session:{copied}"), \
+            assert not request.getfixturevalue("redis_client").exists(f"session:{copied}"), (
                 "sign-out must delete the session from Redis"
+            )
 
 
 def test_idle_session_ends_but_an_active_one_slides(store_settings, store, request):

@@ -1,4 +1,5 @@
 """2,000 users signed in at once: every one of them still signed in afterwards, on either store."""
+
 import os
 import time
 
@@ -33,10 +34,12 @@ def test_two_thousand_users_all_stay_signed_in(store, store_settings, mock_autho
         checking = time.monotonic()
         pages = who_is_signed_in(url, app.config["SESSION_COOKIE_NAME"], people)
         checked = time.monotonic()
-        lost = [(name, page) for (_cookie, name), page in zip(people, pages) if page != f"Welcome, {name}"]
+        lost = [(name, page) for (_cookie, name), page in zip(people, pages, strict=True) if page != f"Welcome, {name}"]
         assert not lost, f"{len(lost)} of {USERS} users lost their session, e.g. {lost[:3]}"
         assert stored_sessions(app, store, redis_client) == USERS
 
-    report(f"{store}: {USERS - len(lost)} of {USERS} users still signed in ({REAL_SIGN_INS} real sign-ins in "
-           f"{signed_in - started:.1f} s, {USERS} checks over HTTP at "
-           f"{USERS / (checked - checking):.0f} requests/s; {time.monotonic() - started:.1f} s in all)")
+    report(
+        f"{store}: {USERS - len(lost)} of {USERS} users still signed in ({REAL_SIGN_INS} real sign-ins in "
+        f"{signed_in - started:.1f} s, {USERS} checks over HTTP at "
+        f"{USERS / (checked - checking):.0f} requests/s; {time.monotonic() - started:.1f} s in all)"
+    )

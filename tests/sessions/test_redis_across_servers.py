@@ -1,4 +1,5 @@
 """Two app servers (separate gunicorn processes) behind one site address, sharing one real Redis."""
+
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,8 +22,10 @@ def on(server, url: str) -> str:
 def test_each_step_on_either_server(mock_authority, redis_url, redis_client, tmp_path, report):
     """Sign-in started on A, the authority's redirect answered by B, the API called on A, sign-out on B."""
     settings = app_settings(mock_authority, tmp_path, SESSION_TYPE="redis", REDIS_URL=redis_url)
-    with servers.gunicorn(settings, tmp_path, workers=1) as a, \
-            servers.gunicorn(settings, tmp_path, workers=1, public_url=a.url) as b:
+    with (
+        servers.gunicorn(settings, tmp_path, workers=1) as a,
+        servers.gunicorn(settings, tmp_path, workers=1, public_url=a.url) as b,
+    ):
         assert a.process.pid != b.process.pid
         browser = ScriptedBrowser(a.url)
         user = mock_authority.state.users[1]
@@ -45,7 +48,9 @@ def test_each_step_on_either_server(mock_authority, redis_url, redis_client, tmp
 
         for server in (a, b):
             replay = ScriptedBrowser(server.url).http.get(
-                f"{server.url}/call_api", cookies={"session": cookie}, allow_redirects=False)
-            assert replay.status_code == 302 and "/login" in replay.headers["Location"], \
+                f"{server.url}/call_api", cookies={"session": cookie}, allow_redirects=False
+            )
+            assert replay.status_code == 302 and "/login" in replay.headers["Location"], (
                 "a cookie copied before sign-out must not work on any server afterwards"
+            )
     report("redis, two gunicorn processes: login on A, callback on B, API on A, sign-out on B: all worked")

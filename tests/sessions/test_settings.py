@@ -1,4 +1,5 @@
 """Session lifetimes and proxy trust: their defaults, how they reach Flask, and each malformed value named."""
+
 import datetime
 from pathlib import Path
 
@@ -25,11 +26,19 @@ def test_idle_timeout_is_the_permanent_session_lifetime(tmp_path):
     assert not app.config["SESSION_REFRESH_EACH_REQUEST"], "saved when changed; expiry slides by a periodic touch"
 
 
-@pytest.mark.parametrize("key, value", [
-    ("SESSION_IDLE_TIMEOUT", "0"), ("SESSION_IDLE_TIMEOUT", "8h"), ("SESSION_IDLE_TIMEOUT", "-5"),
-    ("SESSION_ABSOLUTE_TIMEOUT", ""), ("SESSION_ABSOLUTE_TIMEOUT", "1.5"),
-    ("SESSION_SWEEP_INTERVAL", "often"), ("TRUSTED_PROXIES", "-1"), ("TRUSTED_PROXIES", "yes"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("SESSION_IDLE_TIMEOUT", "0"),
+        ("SESSION_IDLE_TIMEOUT", "8h"),
+        ("SESSION_IDLE_TIMEOUT", "-5"),
+        ("SESSION_ABSOLUTE_TIMEOUT", ""),
+        ("SESSION_ABSOLUTE_TIMEOUT", "1.5"),
+        ("SESSION_SWEEP_INTERVAL", "often"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("TRUSTED_PROXIES", "yes"),
+    ],
+)
 def test_each_bad_setting_is_named(key, value):
     assert [problem.setting for problem in app_config.find_problems({**GOOD, key: value})] == [key]
 
@@ -45,8 +54,9 @@ def test_malformed_lifetime_still_starts_the_app_on_the_configuration_page(tmp_p
     assert response.status_code == 503 and b"SESSION_IDLE_TIMEOUT" in response.data
 
 
-@pytest.mark.parametrize("key", ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_SWEEP_INTERVAL",
-                                 "TRUSTED_PROXIES"])
+@pytest.mark.parametrize(
+    "key", ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_SWEEP_INTERVAL", "TRUSTED_PROXIES"]
+)
 def test_setting_is_documented(key):
     root = Path(__file__).resolve().parents[2]
     assert f"\n{key}={app_config.DEFAULTS[key]}\n" in (root / ".env.sample").read_text(), ".env.sample explains it"

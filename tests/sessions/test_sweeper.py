@@ -1,4 +1,5 @@
 """Expired session files are deleted off the request path; live ones never; several sweepers never clash."""
+
 import concurrent.futures
 import os
 import shutil

@@ -1,15 +1,20 @@
 """Configuration: every missing or malformed setting is named on the page, and the app still starts."""
+
 import pytest
 
 import app_config
 from app import create_app
 
 GOOD = {
-    "CLIENT_ID": "0f0e0d0c-0000-4000-8000-000000000001", "CLIENT_SECRET": "test-secret",
+    "CLIENT_ID": "0f0e0d0c-0000-4000-8000-000000000001",
+    "CLIENT_SECRET": "test-secret",
     "AUTHORITY": "https://login.example.test/0f0e0d0c-0000-4000-8000-000000000002",
-    "REDIRECT_URI": "http://localhost:5000/getAToken", "SCOPE": "User.ReadBasic.All",
-    "ENDPOINT": "https://graph.example.test/v1.0/users", "SESSION_TYPE": "filesystem",
-    "HTTP_CONNECT_TIMEOUT": "3", "HTTP_READ_TIMEOUT": "10",
+    "REDIRECT_URI": "http://localhost:5000/getAToken",
+    "SCOPE": "User.ReadBasic.All",
+    "ENDPOINT": "https://graph.example.test/v1.0/users",
+    "SESSION_TYPE": "filesystem",
+    "HTTP_CONNECT_TIMEOUT": "3",
+    "HTTP_READ_TIMEOUT": "10",
 }
 
 
@@ -17,22 +22,35 @@ def test_good_settings_have_no_problems():
     assert app_config.find_problems(GOOD) == []
 
 
-@pytest.mark.parametrize("key, value", [
-    ("CLIENT_ID", ""), ("CLIENT_ID", "my-app"), ("CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444"),
-    ("CLIENT_SECRET", ""), ("CLIENT_SECRET", "Enter_the_Client_Secret_Value_Here"),
-    ("AUTHORITY", ""), ("AUTHORITY", "http://login.example.test/tenant"), ("AUTHORITY", "https://login.example.test"),
-    ("REDIRECT_URI", "getAToken"), ("REDIRECT_URI", "http://localhost:5000/"),
-    ("SCOPE", "User.Read openid"), ("ENDPOINT", "graph"), ("SESSION_TYPE", "memcached"),
-    ("HTTP_READ_TIMEOUT", "soon"), ("HTTP_CONNECT_TIMEOUT", "0"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("CLIENT_ID", ""),
+        ("CLIENT_ID", "my-app"),
+        ("CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444"),
+        ("CLIENT_SECRET", ""),
+        ("CLIENT_SECRET", "Enter_the_Client_Secret_Value_Here"),
+        ("AUTHORITY", ""),
+        ("AUTHORITY", "http://login.example.test/tenant"),
+        ("AUTHORITY", "https://login.example.test"),
+        ("REDIRECT_URI", "getAToken"),
+        ("REDIRECT_URI", "http://localhost:5000/"),
+        ("SCOPE", "User.Read openid"),
+        ("ENDPOINT", "graph"),
+        ("SESSION_TYPE", "memcached"),
+        ("HTTP_READ_TIMEOUT", "soon"),
+        ("HTTP_CONNECT_TIMEOUT", "0"),
+    ],
+)
 def test_each_bad_setting_is_named(key, value):
     problems = app_config.find_problems({**GOOD, key: value})
     assert [problem.setting for problem in problems] == [key]
 
 
 def test_unconfigured_app_starts_and_lists_what_to_fix(tmp_path):
-    app = create_app({"CLIENT_ID": "", "CLIENT_SECRET": "", "AUTHORITY": "", "SECRET_KEY": "k",
-                      "SESSION_FILE_DIR": str(tmp_path)})
+    app = create_app(
+        {"CLIENT_ID": "", "CLIENT_SECRET": "", "AUTHORITY": "", "SECRET_KEY": "k", "SESSION_FILE_DIR": str(tmp_path)}
+    )
     for path in ("/", "/login", "/call_api", "/getAToken?code=x&state=y"):
         response = app.test_client().get(path)
         assert response.status_code == 503

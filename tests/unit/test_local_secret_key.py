@@ -1,4 +1,5 @@
 """A local run without SECRET_KEY makes one key, keeps it private, and every process reads the same one."""
+
 import os
 import stat
 from concurrent.futures import ThreadPoolExecutor

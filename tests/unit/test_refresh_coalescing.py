@@ -1,4 +1,5 @@
 """CoalescingHttpClient: one token request per refresh token at once; failures and other calls are not shared."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
