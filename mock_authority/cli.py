@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URI",
         help=f"registered redirect URI, repeatable (default: {DEFAULT_REDIRECT_URI})",
     )
+    parser.add_argument(
+        "--frontchannel-logout-uri",
+        dest="frontchannel_logout_uri",
+        metavar="URL",
+        help="the app's front-channel logout URL, loaded in an iframe with ?sid= when a user signs out",
+    )
     parser.add_argument("--tenant-id", dest="tenant_id", help="tenant id (default: a new GUID)")
     parser.add_argument("--host", dest="host", default=defaults.host, help="host name used in URLs")
     parser.add_argument(

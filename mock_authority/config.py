@@ -19,6 +19,7 @@ class MockConfig:
     client_id: str | None = None
     client_secret: str | None = None
     redirect_uris: tuple[str, ...] = (DEFAULT_REDIRECT_URI,)
+    frontchannel_logout_uri: str | None = None  # the app's front-channel logout URL, loaded at sign-out
     tenant_id: str | None = None
     host: str = "localhost"
     port: int = 0

@@ -6,6 +6,7 @@ import dataclasses
 
 from flask import Blueprint, jsonify, request
 
+from .faults import describe
 from .runtime import current_state
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
@@ -36,13 +37,13 @@ def add_fault():
         fault = current_state().enqueue_fault(str(endpoint), str(kind), **body)
     except (TypeError, ValueError) as exc:
         return _bad_request(str(exc))
-    return jsonify(dataclasses.asdict(fault)), 201
+    return jsonify(describe(fault)), 201
 
 
 @bp.get("/faults")
 def list_faults():
     """Faults still queued."""
-    return jsonify([dataclasses.asdict(f) for f in current_state().faults])
+    return jsonify([describe(f) for f in current_state().faults])
 
 
 @bp.get("/requests")
@@ -102,3 +103,39 @@ def settings():
     except (TypeError, ValueError) as exc:
         return _bad_request(str(exc))
     return jsonify(in_force)
+
+
+@bp.get("/clients")
+def list_clients():
+    """The registered apps (without their secrets)."""
+    return jsonify([client.public() for client in current_state().clients.values()])
+
+
+@bp.post("/clients")
+def register_client():
+    """Register another app until the next reset: {"client_id"?, "client_secret"?, "redirect_uris": [...],
+    "frontchannel_logout_uri"?}; answers with the registration, secret included."""
+    try:
+        client = current_state().register_client(**_body())
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({**client.public(), "client_secret": client.client_secret}), 201
+
+
+@bp.get("/logouts")
+def list_logouts():
+    """Each end-session request: logout_hint, post_logout_redirect_uri, whether it was accepted, the sids
+    ended and the front-channel logout URLs the sign-out page loaded."""
+    return jsonify([dataclasses.asdict(e) for e in current_state().logouts])
+
+
+@bp.get("/frontchannel")
+def list_frontchannel_calls():
+    """Every front-channel logout URL the sign-out page asked the browser to load."""
+    return jsonify([dataclasses.asdict(c) for c in current_state().frontchannel_calls])
+
+
+@bp.get("/drips")
+def list_drips():
+    """Drip faults since the last reset: endpoint, total and sent bytes, whether each ended."""
+    return jsonify([dataclasses.asdict(d) for d in current_state().drips])

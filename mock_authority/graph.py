@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import time
 import urllib.parse
 import uuid
 
@@ -13,7 +12,7 @@ import jwt
 from flask import Blueprint, Response, request
 
 from . import tokens
-from .errors import graph_error
+from .errors import GraphError
 from .keys import b64url
 from .runtime import current_state, current_urls
 
@@ -76,39 +75,18 @@ def _ok(body: dict) -> Response:
     return response
 
 
-def _error(status: int, code: str | None = None, message: str | None = None, retry_after=None) -> Response:
-    return graph_error(status, current_state().now(), code, message, retry_after)
-
-
-def _before_answer():
-    """Apply latency and a queued Graph fault; returns an error response or None."""
-    state = current_state()
-    latency = state.setting("graph_latency")
-    if latency:
-        time.sleep(latency)
-    fault = state.take_fault("graph")
-    if fault is None:
-        return None
-    if fault.kind == "slow":
-        time.sleep(fault.params["delay"])
-        return None
-    status = fault.params["status"]
-    retry_after = fault.params.get("retry_after", 5) if status in (429, 503) else None
-    return _error(status, retry_after=retry_after)
-
-
-def _authorize(allowed: frozenset[str]):
-    """Validate the bearer token (RS256, aud, exp on the mock clock) and its scp; returns (claims, error)."""
+def _authorize(allowed: frozenset[str]) -> dict:
+    """Validate the bearer token (RS256, aud, exp on the mock clock) and its scp; returns its claims."""
     state = current_state()
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return None, _error(401, message="Access token is empty.")
+        raise GraphError(401, message="Access token is empty.")
     try:
         header = jwt.get_unverified_header(token)
         key = next((k for k in state.published_keys() if k.kid == header.get("kid")), None)
         if key is None:
-            return None, _error(401, message="Access token validation failure. Unknown signing key.")
+            raise GraphError(401, message="Access token validation failure. Unknown signing key.")
         # Lifetimes are checked below against the injected clock, not PyJWT's wall clock.
         claims = jwt.decode(
             token,
@@ -123,37 +101,37 @@ def _authorize(allowed: frozenset[str]):
             },
         )
     except jwt.PyJWTError:
-        return None, _error(401, message="IDX14100: JWT is not well formed or its signature is invalid.")
+        raise GraphError(401, message="IDX14100: JWT is not well formed or its signature is invalid.") from None
     if claims.get("aud") not in GRAPH_AUDIENCES:
-        return None, _error(401, message="Access token validation failure. Invalid audience.")
+        raise GraphError(401, message="Access token validation failure. Invalid audience.")
     # Graph accepts tokens of any tenant's users (guests and multi-tenant apps), if iss and tid agree.
-    if claims.get("iss") != f"{current_urls().base_url}/{claims.get('tid')}/":
-        return None, _error(401, message="Access token validation failure. Invalid issuer.")
+    if claims.get("iss") != current_urls().issuer_for(str(claims.get("tid")), "1.0"):
+        raise GraphError(401, message="Access token validation failure. Invalid issuer.")
     now = state.now()
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
-        return None, _error(401, message="Lifetime validation failed, the token is expired.")
+        raise GraphError(401, message="Lifetime validation failed, the token is expired.")
     if isinstance(claims.get("nbf"), int) and claims["nbf"] > now + 300:
-        return None, _error(401, message="Lifetime validation failed, the token is not yet valid.")
+        raise GraphError(401, message="Lifetime validation failed, the token is not yet valid.")
     if not set(str(claims.get("scp", "")).split()) & allowed:
-        return None, _error(403)
-    return claims, None
+        raise GraphError(403)
+    return claims
 
 
-def _parse_select():
-    """$select as canonical property names; returns (names or None, error)."""
+def _parse_select() -> list[str] | None:
+    """$select as canonical property names (None: no $select)."""
     raw = request.args.get("$select")
     if raw is None:
-        return None, None
+        return None
     names = []
     for part in (p.strip() for p in raw.split(",")):
         name = _PROPERTY_BY_LOWER.get(part.lower())
         if name is None:
-            return None, _error(
+            raise GraphError(
                 400, "Request_BadRequest", f"Could not find a property named '{part}' on type 'microsoft.graph.user'."
             )
         if name not in names:
             names.append(name)
-    return names, None
+    return names
 
 
 def _context(select, entity: bool) -> str:
@@ -172,28 +150,14 @@ def _single(user, select) -> Response:
     return _ok({"@odata.context": _context(select, entity=True), **_project(user, select)})
 
 
-def _admit(scopes):
-    """What a single-entity call passes first: injected latency and faults, the bearer token, $select.
-    Returns (claims, select, error response or None)."""
-    error = _before_answer()
-    if error is not None:
-        return None, None, error
-    claims, error = _authorize(scopes)
-    if error is not None:
-        return None, None, error
-    select, error = _parse_select()
-    return claims, select, error
-
-
 @bp.get("/v1.0/me", endpoint="graph_me")
 def me():
     """The signed-in user."""
-    claims, select, error = _admit(ME_SCOPES)
-    if error is not None:
-        return error
+    claims = _authorize(ME_SCOPES)
+    select = _parse_select()
     user = current_state().find_user(claims.get("oid", ""))
     if user is None:
-        return _error(
+        raise GraphError(
             404,
             message=f"Resource '{claims.get('oid')}' does not exist or one of its queried "
             "reference-property objects are not present.",
@@ -204,12 +168,11 @@ def me():
 @bp.get("/v1.0/users/<path:key>", endpoint="graph_user")
 def user(key: str):
     """One user by object id or userPrincipalName."""
-    _, select, error = _admit(USERS_SCOPES)
-    if error is not None:
-        return error
+    _authorize(USERS_SCOPES)
+    select = _parse_select()
     found = current_state().find_user(key)
     if found is None:
-        return _error(
+        raise GraphError(
             404,
             message=f"Resource '{key}' does not exist or one of its queried reference-property "
             "objects are not present.",
@@ -220,30 +183,21 @@ def user(key: str):
 @bp.get("/v1.0/users", endpoint="graph_users")
 def users():
     """The directory, paged with $top and @odata.nextLink ($skiptoken)."""
-    error = _before_answer()
-    if error is not None:
-        return error
-    _, error = _authorize(USERS_SCOPES)
-    if error is not None:
-        return error
+    _authorize(USERS_SCOPES)
     args = request.args
     if "$skip" in args:
-        return _error(400, "Request_BadRequest", "'$skip' is not supported by the service.")
+        raise GraphError(400, "Request_BadRequest", "'$skip' is not supported by the service.")
     for option in UNSUPPORTED_OPTIONS:
         if option in args:
-            return _error(400, "Request_UnsupportedQuery", f"The mock does not support the query option '{option}'.")
+            raise GraphError(400, "Request_UnsupportedQuery", f"The mock does not support the query option '{option}'.")
     top = args.get("$top")
     if top is not None and not (top.isdigit() and 1 <= int(top) <= 999):
-        return _error(
+        raise GraphError(
             400, "Request_BadRequest", f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive."
         )
     size = int(top) if top is not None else DEFAULT_PAGE_SIZE
-    offset, error = _parse_skiptoken(args.get("$skiptoken"))
-    if error is not None:
-        return error
-    select, error = _parse_select()
-    if error is not None:
-        return error
+    offset = _parse_skiptoken(args.get("$skiptoken"))
+    select = _parse_select()
     everyone = current_state().users
     body = {"@odata.context": _context(select, entity=False)}
     if offset + size < len(everyone):
@@ -252,17 +206,17 @@ def users():
     return _ok(body)
 
 
-def _parse_skiptoken(token: str | None):
+def _parse_skiptoken(token: str | None) -> int:
     if token is None:
-        return 0, None
+        return 0
     try:
         padded = token + "=" * (-len(token) % 4)
         raw = base64.urlsafe_b64decode(padded).decode()
         if raw.startswith(SKIPTOKEN_PREFIX):
-            return int(raw[len(SKIPTOKEN_PREFIX) :]), None
+            return int(raw[len(SKIPTOKEN_PREFIX) :])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
-    return 0, _error(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
+    raise GraphError(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
 
 
 def _next_link(offset: int) -> str:
@@ -276,12 +230,10 @@ def _next_link(offset: int) -> str:
 @bp.route("/oidc/userinfo", methods=["GET", "POST"], endpoint="userinfo")
 def userinfo():
     """OIDC UserInfo (Graph-hosted in Entra): needs an access token with the openid scope."""
-    claims, error = _authorize(frozenset({"openid"}))
-    if error is not None:
-        return error
+    claims = _authorize(frozenset({"openid"}))
     found = current_state().find_user(claims.get("oid", ""))
     if found is None:
-        return _error(404)
+        raise GraphError(404)
     info = {
         "sub": tokens.pairwise_sub(found.oid, claims.get("appid", ""), current_state().config.tenant_id),
         "name": found.name,

@@ -16,24 +16,20 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from cheroot.workers import threadpool
 from flask import Flask, g, request
 
-from . import control, graph, oidc
+from . import authorize, control, discovery, errors, fault_hook, graph, logout, pages, token
 from .config import MockConfig, config_from
 from .runtime import EXTENSION, Urls, current_state, urls_for
 from .state import MockState, RequestRecord
 from .tls import TlsMaterial
 
 BIND_ADDRESS = "127.0.0.1"  # never listen beyond this machine
-LISTENER_THREADS = 32  # requests each listener serves at once (slow faults hold a thread while they wait)
+# Requests each listener serves at once: slow and drip faults hold a thread while they wait, so a few of
+# them leave plenty for everything else.
+LISTENER_THREADS = 48
 IDLE_TIMEOUT = 30  # seconds an idle keep-alive connection stays open (and a started request may take to arrive)
 log = logging.getLogger(__name__)
 UNLOGGED_BLUEPRINTS = ("control",)
-HTML_SECURITY_HEADERS = {
-    # No scripts at all; the picker form may still redirect to the app's (other-origin) redirect URI.
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+BLUEPRINTS = (discovery.bp, authorize.bp, token.bp, logout.bp, graph.bp, pages.bp, control.bp)
 
 
 class _MergeSlashes:
@@ -71,11 +67,13 @@ def _log_request(response):
     return response
 
 
-def _security_headers(response):
-    if response.mimetype == "text/html":
-        for name, value in HTML_SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
+def _note_request_context():
+    """Client id and grant type for the request log, read before any fault or error can answer."""
+    if request.blueprint in UNLOGGED_BLUEPRINTS:
+        return
+    g.client_id = request.values.get("client_id")
+    if request.method == "POST":
+        g.grant_type = request.form.get("grant_type")
 
 
 def create_app(config: MockConfig | None = None, *, state: MockState | None = None, **overrides) -> Flask:
@@ -84,12 +82,13 @@ def create_app(config: MockConfig | None = None, *, state: MockState | None = No
         state = MockState(config_from(config, **overrides))
     app = Flask(__name__, static_url_path="/_mock/static")
     app.extensions[EXTENSION] = state
-    app.register_blueprint(oidc.bp)
-    app.register_blueprint(graph.bp)
-    app.register_blueprint(control.bp)
-
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    app.before_request(_note_request_context)
     app.after_request(_log_request)
-    app.after_request(_security_headers)
+    app.after_request(pages.security_headers)
+    fault_hook.register(app)  # its after-request half runs first (Flask runs them in reverse)
     app.wsgi_app = _MergeSlashes(app.wsgi_app)
     return app
 
@@ -212,7 +211,8 @@ class MockAuthority:
         return self
 
     def stop(self) -> None:
-        """Stop both listeners and delete the CA bundle."""
+        """End running drips, stop both listeners and delete the CA bundle."""
+        self.state.stop_drips()
         for server in (self._back, self._front):
             server.stop()
         for thread in self._threads:

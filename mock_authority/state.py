@@ -1,47 +1,24 @@
-"""Mutable state of a running mock: users, clients, codes, refresh tokens, SSO, faults, request log, clock."""
+"""Mutable state of a running mock and its Python control API: users, apps, codes, refresh tokens, browser
+sessions, faults, request log, clock."""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import hmac
 import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 
 from .config import MockConfig
+from .faults import FAULT_KINDS, DripProgress, Fault, make_fault
 from .keys import SigningKey
+from .models import AuthCode, Client, PendingAuthorization, RefreshGrant, RequestRecord
+from .sso import BrowserSessions, EndSession, FrontChannelCall
 from .users import DemoUser, make_user
 
-# Which one-shot faults each endpoint family understands.
-FAULT_KINDS: dict[str, frozenset[str]] = {
-    "token": frozenset(
-        {
-            "invalid_grant",
-            "interaction_required",
-            "invalid_client",
-            "server_error",
-            "temporarily_unavailable",
-            "slow",
-            "id_token_wrong_aud",
-            "id_token_wrong_iss",
-            "id_token_expired",
-            "id_token_not_yet_valid",
-            "id_token_bad_signature",
-            "id_token_unknown_kid",
-            "id_token_wrong_nonce",
-            "id_token_missing",
-        }
-    ),
-    "authorize": frozenset({"access_denied", "server_error", "interaction_required"}),
-    "graph": frozenset({"status", "slow"}),
-    "discovery": frozenset({"status", "slow"}),
-    "jwks": frozenset({"status", "slow"}),
-    "logout": frozenset({"status", "slow"}),
-}
-GRAPH_FAULT_STATUSES = frozenset({401, 403, 404, 429, 500, 503})
+__all__ = ["FAULT_KINDS", "MockState", "RequestRecord"]
+
 RUNTIME_SETTINGS = (
     "access_token_lifetime",
     "id_token_lifetime",
@@ -49,93 +26,6 @@ RUNTIME_SETTINGS = (
     "code_lifetime",
     "graph_latency",
 )
-PENDING_LIFETIME = 900  # seconds a picker page (ctx) stays usable
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One logged request; holds no secrets, codes, tokens or verifiers by construction."""
-
-    endpoint: str
-    method: str
-    path: str
-    status: int
-    time: float
-    grant_type: str | None = None
-    client_id: str | None = None
-    client_request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A one-shot fault waiting for the next request to its endpoint."""
-
-    endpoint: str
-    kind: str
-    params: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Client:
-    """A registered app."""
-
-    client_id: str
-    client_secret: str
-    redirect_uris: tuple[str, ...]
-
-    def secret_matches(self, candidate: str) -> bool:
-        """Constant-time secret comparison."""
-        return hmac.compare_digest(candidate.encode(), self.client_secret.encode())
-
-
-@dataclass(frozen=True)
-class PendingAuthorization:
-    """A validated authorize request waiting for the user to pick an account (Entra's ctx)."""
-
-    client_id: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    state: str | None
-    nonce: str | None
-    code_challenge: str
-    client_info: bool
-    login_hint: str | None
-    tenant: str
-    expires_at: float
-
-
-@dataclass
-class AuthCode:
-    """An issued authorization code; redeemed flips on first presentation."""
-
-    client_id: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    nonce: str | None
-    code_challenge: str
-    user_oid: str
-    sid: str
-    expires_at: float
-    redeemed: bool = False
-
-
-@dataclass(frozen=True)
-class RefreshGrant:
-    """What a refresh token stands for: user, client, consented scopes, session, expiry."""
-
-    user_oid: str
-    client_id: str
-    scopes: tuple[str, ...]
-    sid: str
-    expires_at: float
-
-
-@dataclass(frozen=True)
-class SsoSession:
-    """The mock's browser session (cookie), used by prompt=none."""
-
-    user_oid: str
-    sid: str
 
 
 class MockState:
@@ -146,24 +36,31 @@ class MockState:
         self.keys = SigningKey()
         self.retired_keys: list[SigningKey] = []  # still published after a rotation, as Entra does
         self._rogue_key: SigningKey | None = None
-        self.clients = {
-            self.config.client_id: Client(
-                self.config.client_id, self.config.client_secret, tuple(self.config.redirect_uris)
-            ),
-        }
+        self._configured_client = Client(
+            self.config.client_id,
+            self.config.client_secret,
+            tuple(self.config.redirect_uris),
+            self.config.frontchannel_logout_uri,
+        )
         self._lock = threading.RLock()
+        self._drip_stop = threading.Event()
         self.reset()
 
     # -- lifecycle -------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget codes, tokens, faults, log, connection counts, clock, SSO sessions and settings; re-seed users."""
+        """Forget codes, tokens, faults, log, connection counts, clock, browser sessions, sign-out records, apps
+        registered at run time and settings; end running drips; re-seed users."""
         with self._lock:
+            self._drip_stop.set()
+            self._drip_stop = threading.Event()
+            self._drips: list[DripProgress] = []
+            self.clients: dict[str, Client] = {self._configured_client.client_id: self._configured_client}
+            self.sessions = BrowserSessions()
             self._users: list[DemoUser] = list(self.config.users or ())
             self._pending: dict[str, PendingAuthorization] = {}
             self._codes: dict[str, AuthCode] = {}
             self._refresh: dict[str, RefreshGrant] = {}
-            self._sso: dict[str, SsoSession] = {}
             self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
             self._requests: list[RequestRecord] = []
             self._connections: collections.Counter[str] = collections.Counter()
@@ -239,20 +136,8 @@ class MockState:
     # -- faults ----------------------------------------------------------
 
     def enqueue_fault(self, endpoint: str, kind: str, **params) -> Fault:
-        """Queue a one-shot fault; FIFO per endpoint, consumed by the next matching request."""
-        if endpoint not in FAULT_KINDS:
-            raise ValueError(f"unknown fault endpoint {endpoint!r}; expected one of {sorted(FAULT_KINDS)}")
-        if kind not in FAULT_KINDS[endpoint]:
-            raise ValueError(f"unknown {endpoint} fault {kind!r}; expected one of {sorted(FAULT_KINDS[endpoint])}")
-        if kind == "status":
-            status = int(params.get("status", 0))
-            allowed = GRAPH_FAULT_STATUSES if endpoint == "graph" else range(400, 600)
-            if status not in allowed:
-                raise ValueError(f"status {status} is not a supported {endpoint} fault status")
-            params["status"] = status
-        if kind == "slow":
-            params["delay"] = float(params.get("delay", 1.0))
-        fault = Fault(endpoint, kind, dict(params))
+        """Queue a one-shot fault; FIFO per endpoint, consumed by the next matching request (see faults.py)."""
+        fault = make_fault(endpoint, kind, params)
         with self._lock:
             self._faults[endpoint].append(fault)
         return fault
@@ -359,25 +244,57 @@ class MockState:
         with self._lock:
             return self._refresh.get(value)
 
-    def start_sso(self, user_oid: str) -> tuple[str, SsoSession]:
-        """Begin a browser session; returns (cookie value, session)."""
-        cookie = secrets.token_urlsafe(32)
-        session = SsoSession(user_oid=user_oid, sid=str(uuid.uuid4()))
-        with self._lock:
-            self._sso[cookie] = session
-        return cookie, session
+    # -- apps, sign-outs, drips -------------------------------------------
 
-    def get_sso(self, cookie: str | None) -> SsoSession | None:
-        """The session behind a cookie, if still known."""
-        if not cookie:
-            return None
+    def register_client(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uris=(),
+        frontchannel_logout_uri: str | None = None,
+    ) -> Client:
+        """Register another app (until the next reset); ids and secret are generated when not given."""
+        if isinstance(redirect_uris, str):
+            redirect_uris = (redirect_uris,)
+        client = Client(
+            client_id or str(uuid.uuid4()),
+            client_secret or secrets.token_urlsafe(32),
+            tuple(str(u) for u in redirect_uris),
+            frontchannel_logout_uri or None,
+        )
         with self._lock:
-            return self._sso.get(cookie)
+            if client.client_id in self.clients:
+                raise ValueError(f"an app with client id {client.client_id} is already registered")
+            self.clients = {**self.clients, client.client_id: client}
+        return client
 
-    def end_sso(self, cookie: str | None) -> None:
-        """Forget a browser session."""
+    @property
+    def logouts(self) -> list[EndSession]:
+        """Each end-session request, oldest first: logout_hint, target, sids ended, front-channel calls."""
+        return self.sessions.end_sessions
+
+    @property
+    def frontchannel_calls(self) -> list[FrontChannelCall]:
+        """Every front-channel logout URL the sign-out page asked the browser to load, oldest first."""
+        return [call for logout in self.logouts for call in logout.frontchannel]
+
+    def start_drip(self, endpoint: str, total: int) -> tuple[DripProgress, threading.Event]:
+        """Note a drip starting; returns its progress record and the event that ends it early (reset)."""
+        progress = DripProgress(endpoint, total)
         with self._lock:
-            self._sso.pop(cookie or "", None)
+            self._drips.append(progress)
+            return progress, self._drip_stop
+
+    @property
+    def drips(self) -> list[DripProgress]:
+        """Copies of the drips since the last reset."""
+        with self._lock:
+            return [dataclasses.replace(d) for d in self._drips]
+
+    def stop_drips(self) -> None:
+        """End every running drip (the server is stopping)."""
+        with self._lock:
+            self._drip_stop.set()
 
     def rotate_keys(self) -> SigningKey:
         """Sign with a new key from now on; the old one stays in JWKS (and valid at Graph)."""

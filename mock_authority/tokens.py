@@ -51,6 +51,11 @@ def client_info(oid: str, tenant_id: str) -> str:
     return b64url(json.dumps({"uid": oid, "utid": tenant_id}, separators=(",", ":")).encode())
 
 
+def login_hint(oid: str, tenant_id: str) -> str:
+    """The ID token's opaque login_hint claim (what an app sends back as logout_hint)."""
+    return b64url(f"mock-login-hint|{oid}|{tenant_id}".encode())
+
+
 def _opaque(n: int = 24) -> str:
     return secrets.token_urlsafe(n)
 
@@ -76,7 +81,7 @@ def id_token_claims(
         "nbf": iat,
         "exp": iat + int(lifetime),
         "aio": _opaque(),
-        "login_hint": b64url(f"mock-login-hint|{user.oid}|{tenant_id}".encode()),
+        "login_hint": login_hint(user.oid, tenant_id),
         "name": user.name,
         "oid": user.oid,
         "preferred_username": user.preferred_username,

@@ -1,4 +1,5 @@
-"""Fixtures for the mock's contract tests: one running mock per session, reset before each test.
+"""Fixtures for the mock's contract tests: the mock's own pytest plugin (one running mock per session,
+reset before each test), configured with two redirect URIs.
 
 Test modules get the helpers through the `oauth` fixture instead of importing this file."""
 
@@ -13,7 +14,8 @@ import urllib.parse
 import pytest
 import requests
 
-from mock_authority import MockConfig, run_in_thread
+from mock_authority import MockConfig
+from mock_authority.pytest_plugin import mock_authority, mock_authority_server  # noqa: F401 - fixtures
 
 REDIRECT_URI = "http://localhost:5000/getAToken"
 APP_SCOPE = "User.ReadBasic.All"
@@ -150,17 +152,15 @@ class OAuthDriver:
 
 
 @pytest.fixture(scope="session")
-def running_mock():
-    """One mock for the session, with a localhost and an https redirect URI registered."""
-    with run_in_thread(MockConfig(redirect_uris=(REDIRECT_URI, "https://app.example/auth/callback"))) as mock:
-        yield mock
+def mock_authority_config():
+    """The plugin's config, overridden: a localhost and an https redirect URI registered."""
+    return MockConfig(redirect_uris=(REDIRECT_URI, "https://app.example/auth/callback"))
 
 
 @pytest.fixture()
-def mock(running_mock):
-    """The session's mock, reset so each test starts clean."""
-    running_mock.state.reset()
-    return running_mock
+def mock(mock_authority):  # noqa: F811 - the fixture imported above
+    """The session's mock, reset (by the plugin) so each test starts clean."""
+    return mock_authority
 
 
 @pytest.fixture()

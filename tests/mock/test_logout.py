@@ -1,4 +1,5 @@
-"""Logout: redirect only to a registered origin, signed-out page otherwise, SSO cookie cleared."""
+"""Logout: redirect only to a registered post-logout URI (a redirect URI, its base or its origin root),
+signed-out page otherwise, SSO cookie cleared."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ import pytest
 
 
 @pytest.mark.parametrize("path", ["oauth2/v2.0/logout", "oauth2/logout"])
-@pytest.mark.parametrize("target", ["http://localhost:5000/", "https://app.example/signed-out"])
-def test_registered_origin_is_honoured(mock, oauth, path, target):
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://localhost:5000/",
+        "http://localhost:8123/getAToken",  # the port of http://localhost is ignored
+        "https://app.example/",
+        "https://app.example/auth/",
+        "https://app.example/auth/callback",
+    ],
+)
+def test_registered_post_logout_uri_is_honoured(mock, oauth, path, target):
     response = oauth.session.get(
         f"{mock.front_url}/{mock.config.tenant_id}/{path}",
         params={"post_logout_redirect_uri": target},
@@ -19,9 +29,17 @@ def test_registered_origin_is_honoured(mock, oauth, path, target):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "http://app.example/signed-out", "https://app.example:8443/", "javascript:alert(1)"],
+    [
+        "https://evil.example/",
+        "http://app.example/signed-out",
+        "https://app.example:8443/",
+        "javascript:alert(1)",
+        "https://app.example/signed-out",  # a registered origin, but not a registered path
+        "http://localhost:5000/elsewhere",
+        "https://app.example/#frag",
+    ],
 )
-def test_other_origin_is_refused(mock, oauth, target):
+def test_unregistered_post_logout_uri_is_refused(mock, oauth, target):
     response = oauth.session.get(
         f"{mock.front_url}/{mock.config.tenant_id}/oauth2/v2.0/logout",
         params={"post_logout_redirect_uri": target},

@@ -1,0 +1,109 @@
+"""OpenID Provider metadata (v2.0 and v1.0 documents from one builder) and the signing keys (JWKS)."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from flask import Blueprint
+
+from .errors import json_response
+from .runtime import check_tenant, current_state, current_urls, is_multi_tenant
+
+bp = Blueprint("discovery", __name__)
+
+DISCOVERY_HEADERS = {"Cache-Control": "max-age=86400, private"}
+AUTH_METHODS = ["client_secret_post", "private_key_jwt", "client_secret_basic"]
+V2_CLAIMS = [
+    "sub",
+    "iss",
+    "cloud_instance_name",
+    "cloud_instance_host_name",
+    "cloud_graph_host_name",
+    "msgraph_host",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "acr",
+    "nonce",
+    "preferred_username",
+    "name",
+    "tid",
+    "ver",
+    "at_hash",
+    "c_hash",
+    "email",
+]
+
+
+def discovery_document(tenant: str, version: str) -> dict:
+    """The metadata at /<tenant>[/v2.0]/.well-known/openid-configuration, in Entra's key order."""
+    urls = current_urls()
+    v2 = version == "2.0"
+    back, front = f"{urls.base_url}/{tenant}", f"{urls.front_url}/{tenant}"
+    oauth2 = "oauth2/v2.0" if v2 else "oauth2"
+    doc = {
+        "token_endpoint": f"{back}/{oauth2}/token",
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "jwks_uri": f"{back}/discovery/v2.0/keys" if v2 else f"{back}/discovery/keys",
+        # The mock implements only the query response mode and the code flow.
+        "response_modes_supported": ["query"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"] if v2 else ["openid"],
+        "issuer": urls.issuer_at(tenant, version),
+    }
+    if v2:
+        doc["request_uri_parameter_supported"] = False
+        doc["userinfo_endpoint"] = f"{urls.base_url}/oidc/userinfo"
+    else:
+        doc["microsoft_multi_refresh_token"] = True
+    doc.update(
+        {
+            "authorization_endpoint": f"{front}/{oauth2}/authorize",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{front}/{oauth2}/logout",
+        }
+    )
+    if v2:
+        doc["claims_supported"] = V2_CLAIMS
+        doc["kerberos_endpoint"] = f"{back}/kerberos"
+    else:
+        doc["check_session_iframe"] = f"{front}/oauth2/checksession"
+        doc["userinfo_endpoint"] = f"{back}/openid/userinfo"
+    doc.update(
+        {
+            "tenant_region_scope": None if is_multi_tenant(tenant) else "WW",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": urllib.parse.urlsplit(urls.base_url).netloc,
+            "rbac_url": "https://pas.windows.net",
+        }
+    )
+    return doc
+
+
+@bp.get("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="discovery_v2")
+def discovery_v2(tenant: str):
+    """OpenID Provider metadata, v2.0."""
+    check_tenant(tenant)
+    return json_response(discovery_document(tenant, "2.0"), 200, DISCOVERY_HEADERS)
+
+
+@bp.get("/<tenant>/.well-known/openid-configuration", endpoint="discovery_v1")
+def discovery_v1(tenant: str):
+    """OpenID Provider metadata, v1.0 (what identity reads for its end_session_endpoint)."""
+    check_tenant(tenant)
+    return json_response(discovery_document(tenant, "1.0"), 200, DISCOVERY_HEADERS)
+
+
+@bp.get("/<tenant>/discovery/v2.0/keys", endpoint="jwks")
+@bp.get("/<tenant>/discovery/keys", endpoint="jwks_v1")
+def jwks(tenant: str):
+    """The signing keys; keys served at common/organizations carry the issuer template."""
+    check_tenant(tenant)
+    issuer = current_urls().issuer_at(tenant)
+    keys = [key.jwk(issuer) for key in current_state().published_keys()]
+    return json_response({"keys": keys}, 200, DISCOVERY_HEADERS)

@@ -1,0 +1,84 @@
+"""The records a running mock keeps: registered apps, requests, codes, refresh grants, log entries."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered app: its id, secret, redirect URIs and (optional) front-channel logout URL."""
+
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...]
+    frontchannel_logout_uri: str | None = None
+
+    def secret_matches(self, candidate: str) -> bool:
+        """Constant-time secret comparison."""
+        return hmac.compare_digest(candidate.encode(), self.client_secret.encode())
+
+    def public(self) -> dict:
+        """The registration without its secret (for the control API's listing)."""
+        return {
+            "client_id": self.client_id,
+            "redirect_uris": list(self.redirect_uris),
+            "frontchannel_logout_uri": self.frontchannel_logout_uri,
+        }
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One logged request; holds no secrets, codes, tokens or verifiers by construction."""
+
+    endpoint: str
+    method: str
+    path: str
+    status: int
+    time: float
+    grant_type: str | None = None
+    client_id: str | None = None
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    """A validated authorize request waiting for the user to pick an account (Entra's ctx)."""
+
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    client_info: bool
+    login_hint: str | None
+    tenant: str
+    expires_at: float
+
+
+@dataclass
+class AuthCode:
+    """An issued authorization code; redeemed flips on first presentation."""
+
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    nonce: str | None
+    code_challenge: str
+    user_oid: str
+    sid: str
+    expires_at: float
+    redeemed: bool = False
+
+
+@dataclass(frozen=True)
+class RefreshGrant:
+    """What a refresh token stands for: user, client, consented scopes, session, expiry."""
+
+    user_oid: str
+    client_id: str
+    scopes: tuple[str, ...]
+    sid: str
+    expires_at: float
