@@ -27,11 +27,11 @@ import requests
 
 import app_config
 from mock_authority import MockConfig, run_in_thread
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.browser import ScriptedBrowser
+from tests.support.store import stored_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30  # seconds for a server to answer after its start
-SESSION_FILE = re.compile(r"^[0-9a-f]{64}$")  # cachelib's file names
 
 
 def gunicorn_flags(workers: int, threads: int) -> list:
@@ -259,7 +259,7 @@ class WarmSite:
         interface = app.session_interface
         lifetime = int(app.permanent_session_lifetime.total_seconds())
         template = interface.key_prefix + server.cookies[0].partition("=")[2]
-        missing = total - _count_sessions(server, interface)
+        missing = total - stored_sessions(app)
         if hasattr(interface, "cache"):  # cachelib FileSystemCache
             value = interface.cache.get(template)
             for start in range(0, max(missing, 0), 1000):
@@ -273,10 +273,4 @@ class WarmSite:
             for _ in range(max(missing, 0)):
                 pipe.set(interface.key_prefix + secrets.token_urlsafe(32), blob, ex=lifetime)
             pipe.execute()
-        return _count_sessions(server, interface)
-
-
-def _count_sessions(server: Server, interface) -> int:
-    if server.settings["SESSION_TYPE"] == "redis":
-        return interface.client.dbsize()
-    return sum(1 for name in os.listdir(server.settings["SESSION_FILE_DIR"]) if SESSION_FILE.match(name))
+        return stored_sessions(app)

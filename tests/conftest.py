@@ -1,19 +1,12 @@
-"""Shared fixtures: the mock authority (one per test session), a live app on a free port, a scripted browser."""
+"""Shared fixtures: the mock authority (one per test session), a live app on a free port, a scripted browser.
 
-import contextlib
-import secrets
-import threading
-import uuid
+Fixtures only: the helpers they are built from (and that tests import) are in tests/support/."""
 
 import pytest
-from werkzeug.serving import make_server
 
-from app import create_app
 from mock_authority import MockConfig, run_in_thread
-from tests.scripted_browser import ScriptedBrowser
-
-TEST_CLIENT_ID = str(uuid.uuid4())
-TEST_CLIENT_SECRET = secrets.token_urlsafe(32)
+from tests.support.apps import TEST_CLIENT_ID, TEST_CLIENT_SECRET, app_settings, serve_app
+from tests.support.browser import ScriptedBrowser
 
 
 @pytest.fixture(scope="session")
@@ -31,41 +24,6 @@ def mock_authority(mock_authority_server):
     """The mock authority, reset for this test."""
     mock_authority_server.state.reset()
     return mock_authority_server
-
-
-def app_settings(mock, tmp_path, **overrides) -> dict:
-    """Settings pointing an app at the mock, with its sessions under tmp_path."""
-    settings = {
-        "CLIENT_ID": TEST_CLIENT_ID,
-        "CLIENT_SECRET": TEST_CLIENT_SECRET,
-        "AUTHORITY": mock.authority,
-        "ENDPOINT": mock.graph_endpoint,
-        "SECRET_KEY": secrets.token_hex(16),
-        "SCOPE": "User.ReadBasic.All",
-        "SESSION_TYPE": "filesystem",
-        "SESSION_FILE_DIR": str(tmp_path / "sessions"),
-        "HTTP_READ_TIMEOUT": 3,
-        "REQUESTS_CA_BUNDLE": mock.ca_bundle,
-    }
-    settings.update(overrides)
-    return settings
-
-
-@contextlib.contextmanager
-def serve_app(settings):
-    """Serve create_app(settings) on a free port; yield (app, url). REDIRECT_URI follows the port."""
-    server = make_server("127.0.0.1", 0, app=None, threaded=True)
-    url = f"http://localhost:{server.server_port}"
-    settings = {"REDIRECT_URI": f"{url}/getAToken", **settings}
-    server.app = create_app(settings)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.app, url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from serve_local import serve
-from tests.browser.person import Person
+from tests.support.person import Person
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

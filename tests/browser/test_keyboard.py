@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.test_sign_in_flow import url_is
+from tests.support.person import url_is
 
 pytestmark = pytest.mark.browser
 

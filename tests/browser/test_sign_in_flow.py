@@ -10,14 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.person import expect
+from tests.support.person import expect, url_is
 
 pytestmark = pytest.mark.browser
-
-
-def url_is(site, path):
-    """A wait_for_url matcher for this app path, with or without a query."""
-    return re.compile(re.escape(site.url + path) + r"(\?.*)?$")
 
 
 def open_picker(person, site, doc=None):

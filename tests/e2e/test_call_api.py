@@ -4,6 +4,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.apps import app_settings, serve_app
+from tests.support.browser import ScriptedBrowser
+
 
 def test_call_api_shows_the_users_table(signed_in, mock_authority):
     page = signed_in.get("/call_api")
@@ -82,9 +85,6 @@ def test_graph_error_shows_the_request_id(signed_in, mock_authority):
 
 
 def test_a_single_object_endpoint_is_shown_as_fields(mock_authority, tmp_path):
-    from tests.conftest import app_settings, serve_app
-    from tests.scripted_browser import ScriptedBrowser
-
     me = mock_authority.graph_endpoint.rsplit("/", 1)[0] + "/me"
     with serve_app(app_settings(mock_authority, tmp_path, ENDPOINT=me)) as (_, url):
         browser = ScriptedBrowser(url)

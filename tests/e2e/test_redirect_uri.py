@@ -4,8 +4,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from tests.html import Page
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.browser import ScriptedBrowser, assert_signed_out
+from tests.support.html import Page
 
 
 def callback_for(browser):
@@ -17,10 +17,6 @@ def callback_for(browser):
 
 def get(browser, url) -> Page:
     return Page(browser.http.get(url, allow_redirects=False))
-
-
-def assert_signed_out(browser):
-    assert browser.http.get(browser.url("/"), allow_redirects=False).status_code == 302
 
 
 def with_query(url, **changes):

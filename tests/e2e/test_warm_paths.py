@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.browser import ScriptedBrowser
+from tests.support.store import session_file
 
 WARM_VIEWS = 20
 
@@ -57,8 +58,7 @@ def test_a_warm_app_signs_the_next_user_in_without_discovery_or_keys(live_app, s
 
 def test_warm_page_views_do_not_rewrite_the_session(signed_in, live_app):
     """The session is written when it changes (and touched once a minute to slide its expiry), not per view."""
-    interface = live_app.session_interface
-    path = interface.cache._get_filename(interface.key_prefix + signed_in.session_cookie())
+    path = session_file(live_app, signed_in.session_cookie())
     before = os.stat(path).st_mtime_ns
     for _ in range(5):
         assert signed_in.get("/").response.status_code == 200

@@ -3,7 +3,7 @@
 import pytest
 
 from app import create_app
-from tests.conftest import app_settings
+from tests.support.apps import app_settings
 
 ROUTES = ["/", "/login", "/logout", "/call_api", "/getAToken?state=x&code=y", "/static/style.css", "/no-such-page"]
 

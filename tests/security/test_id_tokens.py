@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import app_settings, serve_app
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.apps import app_settings, serve_app
+from tests.support.browser import ScriptedBrowser, assert_signed_out
 
 BAD_TOKENS = [
     ("id_token_wrong_aud", "another application"),
@@ -18,17 +18,13 @@ BAD_TOKENS = [
 ]
 
 
-def signed_out(browser) -> bool:
-    return browser.http.get(browser.url("/"), allow_redirects=False).status_code == 302
-
-
 @pytest.mark.parametrize("fault, reason", BAD_TOKENS)
 def test_bad_id_token_at_sign_in_is_refused(browser, mock_authority, fault, reason):
     mock_authority.state.enqueue_fault("token", fault)
     page = browser.sign_in()
     assert page.response.status_code == 400, page.text
     assert "invalid_id_token" in page.text and reason in page.text
-    assert signed_out(browser), "a refused ID token must not leave a session behind"
+    assert_signed_out(browser, why="a refused ID token must not leave a session behind")
 
 
 @pytest.mark.parametrize("fault, reason", BAD_TOKENS[:6])
@@ -72,7 +68,8 @@ def test_allowed_tenants_refuses_other_tenants(mock_authority, foreign_user, tmp
         stranger = ScriptedBrowser(url)
         page = stranger.sign_in(upn=foreign_user.upn)
         assert page.response.status_code == 403 and "tenant_not_allowed" in page.text
-        assert "not allowed to sign in" in page.text and signed_out(stranger)
+        assert "not allowed to sign in" in page.text
+        assert_signed_out(stranger)
         member = ScriptedBrowser(url)
         assert "Welcome" in member.sign_in(upn=mock_authority.state.users[0].upn).h1
 

@@ -1,7 +1,7 @@
 """Login CSRF: a code and state minted in one browser session cannot sign in another."""
 
-from tests.html import Page
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.browser import ScriptedBrowser, assert_signed_out
+from tests.support.html import Page
 
 
 def test_attackers_callback_cannot_sign_the_victim_in(live_app, mock_authority):
@@ -11,5 +11,5 @@ def test_attackers_callback_cannot_sign_the_victim_in(live_app, mock_authority):
     victims_own = victim.open_account_picker()  # the victim has a sign-in of their own pending
     page = Page(victim.http.get(planted.headers["Location"]))
     assert page.response.status_code == 400 and "state_mismatch" in page.text
-    assert victim.http.get(victim.url("/"), allow_redirects=False).status_code == 302
+    assert_signed_out(victim)
     assert victim.choose(victims_own, upn=victim_user.upn).h1 == f"Welcome, {victim_user.name}"

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.browser import ScriptedBrowser, assert_signed_out
 
 
 def test_one_users_token_failure_does_not_refuse_other_users(live_app, mock_authority):
@@ -42,4 +42,4 @@ def test_sign_out_still_works_when_discovery_is_down(live_app, mock_authority, m
     form = browser.get("/logout").forms[0]
     response = browser.http.post(browser.url("/logout"), data=form.fields, allow_redirects=False)
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/"
-    assert browser.http.get(browser.url("/"), allow_redirects=False).status_code == 302
+    assert_signed_out(browser)

@@ -4,15 +4,14 @@ import json
 import logging
 from urllib.parse import parse_qs, urlsplit
 
-from tests.conftest import TEST_CLIENT_SECRET
-from tests.html import Page
+from tests.support.apps import TEST_CLIENT_SECRET
+from tests.support.html import Page
+from tests.support.store import read_session
 
 
 def token_cache_secrets(app, session_id) -> list:
     """Every secret in the user's MSAL token cache, read from the server-side session store."""
-    interface = app.session_interface
-    stored = interface.cache.get(interface.key_prefix + session_id)
-    cache = json.loads(stored["_token_cache"])
+    cache = json.loads(read_session(app, session_id)["_token_cache"])
     return [
         entry["secret"] for kind in ("AccessToken", "RefreshToken", "IdToken") for entry in cache.get(kind, {}).values()
     ]

@@ -6,8 +6,8 @@ test's own) and once on Redis. The figures they record are printed at the end of
 
 import pytest
 
-from tests.conftest import app_settings
-from tests.sessions import servers
+from tests.support import servers
+from tests.support.apps import app_settings
 
 FIGURES = []
 

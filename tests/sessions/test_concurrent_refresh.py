@@ -5,9 +5,8 @@ import threading
 
 import requests
 
-from tests.conftest import serve_app
-from tests.scripted_browser import ScriptedBrowser
-from tests.sessions.people import session_cookie
+from tests.support.apps import serve_app
+from tests.support.browser import ScriptedBrowser
 
 REQUESTS = 32
 
@@ -23,7 +22,7 @@ def test_concurrent_requests_with_an_expired_access_token_all_succeed(store, sto
         assert browser.sign_in(upn=user.upn).h1 == f"Welcome, {user.name}"
         mock_authority.state.configure(access_token_lifetime=3600)  # refreshed tokens are good for an hour
         mock_authority.state.clear_requests()
-        cookie = {"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={session_cookie(browser.http.cookies)}"}
+        cookie = {"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={browser.session_cookie()}"}
         start = threading.Barrier(REQUESTS)
 
         def call_api(_):

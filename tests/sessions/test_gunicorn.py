@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import app_settings
-from tests.html import Page
-from tests.scripted_browser import ScriptedBrowser
-from tests.sessions import servers
+from tests.support import servers
+from tests.support.apps import app_settings
+from tests.support.browser import ScriptedBrowser
+from tests.support.html import Page
 
 WORKERS = 3
 

@@ -4,35 +4,19 @@ import concurrent.futures
 import logging
 import time
 
-import requests
-
-from tests.conftest import app_settings, serve_app
-from tests.scripted_browser import ScriptedBrowser
-from tests.sessions.people import session_cookie
-
-
-def visit(url, cookie_name, cookie, path="/"):
-    """A request carrying exactly this session cookie (no cookie jar that might drop or replace it)."""
-    return requests.get(
-        f"{url}{path}", headers={"Cookie": f"{cookie_name}={cookie}"}, allow_redirects=False, timeout=30
-    )
-
-
-def signed_in_as(response) -> bool:
-    return response.status_code == 200 and "Welcome," in response.text
-
-
-def sent_to_sign_in(response) -> bool:
-    return response.status_code == 302 and "/login" in response.headers["Location"]
+from tests.support.apps import app_settings, serve_app
+from tests.support.browser import ScriptedBrowser, answers_signed_in, assert_signed_out, is_signed_in
+from tests.support.store import session_files
 
 
 def test_session_id_changes_at_sign_in(store_settings):
+    """On either store (the filesystem one is the e2e tests' default)."""
     with serve_app(store_settings()) as (_app, url):
         browser = ScriptedBrowser(url)
         browser.get("/login")
-        before = session_cookie(browser.http.cookies)
+        before = browser.session_cookie()
         browser.sign_in()
-        assert session_cookie(browser.http.cookies) != before
+        assert browser.session_cookie() != before
 
 
 def test_a_planted_session_id_is_worthless_after_the_victim_signs_in(store_settings):
@@ -41,15 +25,15 @@ def test_a_planted_session_id_is_worthless_after_the_victim_signs_in(store_setti
         name = app.config["SESSION_COOKIE_NAME"]
         attacker = ScriptedBrowser(url)
         attacker.get("/login")
-        planted = session_cookie(attacker.http.cookies)
+        planted = attacker.session_cookie()
         victim = ScriptedBrowser(url)
         victim.http.cookies.set(name, planted, domain="localhost.local", path="/")
         victim.get("/login")
-        assert session_cookie(victim.http.cookies) == planted, "precondition: the app took the planted id"
+        assert victim.session_cookie() == planted, "precondition: the app took the planted id"
         assert victim.sign_in().h1.startswith("Welcome")
-        assert session_cookie(victim.http.cookies) != planted, "the victim must get a new session id"
+        assert victim.session_cookie() != planted, "the victim must get a new session id"
         for path in ("/", "/call_api"):
-            assert sent_to_sign_in(visit(url, name, planted, path)), f"the planted id must not be signed in ({path})"
+            assert_signed_out(victim, path, planted, name, why=f"the planted id must not be signed in ({path})")
 
 
 def test_a_cookie_copied_before_sign_out_is_worthless_after(store_settings, store, request):
@@ -57,11 +41,11 @@ def test_a_cookie_copied_before_sign_out_is_worthless_after(store_settings, stor
         name = app.config["SESSION_COOKIE_NAME"]
         browser = ScriptedBrowser(url)
         browser.sign_in()
-        copied = session_cookie(browser.http.cookies)
-        assert signed_in_as(visit(url, name, copied))
+        copied = browser.session_cookie()
+        assert is_signed_in(browser, cookie=copied, cookie_name=name)
         browser.sign_out()
         for path in ("/", "/call_api"):
-            assert sent_to_sign_in(visit(url, name, copied, path)), f"replayed cookie still works on {path}"
+            assert_signed_out(browser, path, copied, name, why=f"replayed cookie still works on {path}")
         if store == "redis":
             assert not request.getfixturevalue("redis_client").exists(f"session:{copied}"), (
                 "sign-out must delete the session from Redis"
@@ -75,14 +59,14 @@ def test_idle_session_ends_but_an_active_one_slides(store_settings, store, reque
         name = app.config["SESSION_COOKIE_NAME"]
         browser = ScriptedBrowser(url)
         browser.sign_in()
-        cookie, signed_in = session_cookie(browser.http.cookies), time.monotonic()
+        cookie, signed_in = browser.session_cookie(), time.monotonic()
         while time.monotonic() - signed_in < 2.5:
             time.sleep(0.8)
-            assert signed_in_as(visit(url, name, cookie)), "a session in use must not expire"
+            assert is_signed_in(browser, cookie=cookie, cookie_name=name), "a session in use must not expire"
         if store == "redis":
             assert 0 < request.getfixturevalue("redis_client").ttl(f"session:{cookie}") <= 2
         time.sleep(3.2)
-        assert sent_to_sign_in(visit(url, name, cookie)), "an idle session must expire on the server"
+        assert_signed_out(browser, cookie=cookie, cookie_name=name, why="an idle session must expire on the server")
 
 
 def test_absolute_lifetime_signs_out_even_an_active_user(store_settings, store, request, caplog):
@@ -92,15 +76,14 @@ def test_absolute_lifetime_signs_out_even_an_active_user(store_settings, store, 
         name = app.config["SESSION_COOKIE_NAME"]
         browser = ScriptedBrowser(url)
         browser.sign_in()
-        cookie, signed_in = session_cookie(browser.http.cookies), time.monotonic()
+        cookie, signed_in = browser.session_cookie(), time.monotonic()
         while True:
             time.sleep(0.6)
-            response = visit(url, name, cookie)
-            if not signed_in_as(response):
+            response = browser.visit("/", cookie, name)
+            if not answers_signed_in(response):  # False only for a redirect to sign in; anything else fails
                 break
             assert time.monotonic() - signed_in < 3.5, "still signed in past the absolute lifetime"
         assert time.monotonic() - signed_in > 1, "signed out before the absolute lifetime"
-        assert sent_to_sign_in(response), "the user is sent to sign in again"
         assert f"{name}=;" in response.headers.get("Set-Cookie", ""), "the session cookie is deleted"
         assert "absolute lifetime" in caplog.text
         if store == "redis":
@@ -112,7 +95,7 @@ def test_session_files_are_private(mock_authority, tmp_path):
     with serve_app(app_settings(mock_authority, tmp_path)) as (app, url):
         ScriptedBrowser(url).sign_in()
         directory = tmp_path / "sessions"
-        files = [path for path in directory.iterdir() if len(path.name) == 64]
+        files = session_files(directory)
         assert files
         assert directory.stat().st_mode & 0o777 == 0o700
         assert {path.stat().st_mode & 0o777 for path in files} == {0o600}
@@ -157,14 +140,14 @@ def test_a_request_still_running_at_sign_out_does_not_bring_the_session_back(sto
         name = app.config["SESSION_COOKIE_NAME"]
         browser = ScriptedBrowser(url)
         browser.sign_in()
-        copied = session_cookie(browser.http.cookies)
+        copied = browser.session_cookie()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            slow_call = pool.submit(visit, url, name, copied, "/call_api")
+            slow_call = pool.submit(browser.visit, "/call_api", copied, name)
             time.sleep(0.5)  # the call has loaded the session and waits for Graph
             browser.sign_out()
             assert slow_call.result().status_code == 200, "the call in flight still completes"
         for path in ("/", "/call_api"):
-            assert sent_to_sign_in(visit(url, name, copied, path)), f"the signed-out session came back ({path})"
+            assert_signed_out(browser, path, copied, name, why=f"the signed-out session came back ({path})")
 
 
 def test_users_stay_signed_in_across_a_restart(store_settings):
@@ -172,7 +155,8 @@ def test_users_stay_signed_in_across_a_restart(store_settings):
     with serve_app(settings) as (app, url):
         browser = ScriptedBrowser(url)
         browser.sign_in()
-        name, cookie = app.config["SESSION_COOKIE_NAME"], session_cookie(browser.http.cookies)
+        name, cookie = app.config["SESSION_COOKIE_NAME"], browser.session_cookie()
     with serve_app(settings) as (_restarted, url):  # a new app object and server: nothing kept in memory
-        assert signed_in_as(visit(url, name, cookie)), "a restart must not sign anyone out"
-        assert visit(url, name, cookie, "/call_api").status_code == 200
+        again = ScriptedBrowser(url)
+        assert is_signed_in(again, cookie=cookie, cookie_name=name), "a restart must not sign anyone out"
+        assert is_signed_in(again, "/call_api", cookie=cookie, cookie_name=name)

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from tests.conftest import app_settings, serve_app
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.apps import app_settings, serve_app
+from tests.support.browser import ScriptedBrowser
+from tests.support.store import session_files
 from webapp import sessions
 from webapp.sessions import SWEEP_GRACE, Sweeper
 
@@ -17,10 +18,6 @@ from webapp.sessions import SWEEP_GRACE, Sweeper
 def expired_sessions(cache, count, seconds_ago, tag="old"):
     for index in range(count):
         cache.set(f"session:{tag}-{index}", {"n": index}, timeout=-seconds_ago)
-
-
-def session_files(directory) -> int:
-    return sum(1 for name in os.listdir(directory) if len(name) == 64)
 
 
 def test_sweep_command_deletes_long_expired_files_and_nothing_else(mock_authority, tmp_path):
@@ -37,7 +34,7 @@ def test_sweep_command_deletes_long_expired_files_and_nothing_else(mock_authorit
         result = app.test_cli_runner().invoke(args=["sessions-sweep"])
 
         assert "Deleted 301 expired file(s)" in result.output and "6 session(s) remain" in result.output, result.output
-        assert session_files(directory) == 6 and not debris.exists()
+        assert len(session_files(directory)) == 6 and not debris.exists()
         assert browser.get("/").h1.startswith("Welcome"), "a live session must survive the sweep"
 
 
@@ -48,9 +45,9 @@ def test_each_server_process_sweeps_in_the_background(mock_authority, tmp_path):
         browser = ScriptedBrowser(url)
         browser.sign_in()  # the first request starts the sweeper thread
         deadline = time.monotonic() + 10
-        while session_files(directory) > 1 and time.monotonic() < deadline:
+        while len(session_files(directory)) > 1 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert session_files(directory) == 1, "the expired files were not swept"
+        assert len(session_files(directory)) == 1, "the expired files were not swept"
         assert browser.get("/").h1.startswith("Welcome")
         assert sum(thread.name == "session-sweeper" for thread in threading.enumerate()) >= 1
     shutil.rmtree(directory)  # the sweeper thread ends when its directory is gone
@@ -75,7 +72,7 @@ def test_concurrent_sweeps_neither_fail_nor_double_count(tmp_path, monkeypatch, 
         results = [result for result in pool.map(sweep, range(4)) if result is not None]
 
     assert sum(removed for removed, _kept in results) == 2000
-    assert session_files(directory) == 0
+    assert len(session_files(directory)) == 0
 
 
 def test_a_sweep_right_after_another_is_skipped(tmp_path):

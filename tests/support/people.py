@@ -8,8 +8,8 @@ from http.cookies import SimpleCookie
 import flask
 import requests
 
-from tests.html import Page
-from tests.scripted_browser import ScriptedBrowser
+from tests.support.browser import ScriptedBrowser
+from tests.support.html import Page
 
 USER_KEY = "_logged_in_user"  # identity's session key for the signed-in user's claims (webapp.signin.USER_KEY)
 
@@ -22,7 +22,7 @@ def sign_in_many(app_url: str, users: list, count: int, threads=8) -> list:
         browser = ScriptedBrowser(app_url)
         page = browser.sign_in(upn=user.upn)
         assert page.h1 == f"Welcome, {user.name}", f"sign-in {index} failed: {page.text[:300]}"
-        return session_cookie(browser.http.cookies), user.name
+        return browser.session_cookie(), user.name
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, range(count)))
@@ -68,10 +68,3 @@ def who_is_signed_in(app_url: str, cookie_name: str, people: list, threads=8) ->
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, people))
-
-
-def session_cookie(jar) -> str:
-    """The value of the session cookie in a requests cookie jar, whatever the app names it."""
-    values = [cookie.value for cookie in jar if "session" in cookie.name]
-    assert len(values) == 1, f"expected one session cookie, got {[cookie.name for cookie in jar]}"
-    return values[0]

@@ -57,6 +57,11 @@ FOCUSED = """() => {
 }"""
 
 
+def url_is(site, path):
+    """A wait_for_url matcher for this app path, with or without a query."""
+    return re.compile(re.escape(site.url + path) + r"(\?.*)?$")
+
+
 def contrast(first, second) -> float:
     """WCAG contrast ratio of two sRGB colours given as [r, g, b, ...]."""
 

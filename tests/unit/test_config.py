@@ -4,22 +4,11 @@ import pytest
 
 import app_config
 from app import create_app
-
-GOOD = {
-    "CLIENT_ID": "0f0e0d0c-0000-4000-8000-000000000001",
-    "CLIENT_SECRET": "test-secret",
-    "AUTHORITY": "https://login.example.test/0f0e0d0c-0000-4000-8000-000000000002",
-    "REDIRECT_URI": "http://localhost:5000/getAToken",
-    "SCOPE": "User.ReadBasic.All",
-    "ENDPOINT": "https://graph.example.test/v1.0/users",
-    "SESSION_TYPE": "filesystem",
-    "HTTP_CONNECT_TIMEOUT": "3",
-    "HTTP_READ_TIMEOUT": "10",
-}
+from tests.support.apps import GOOD_SETTINGS
 
 
 def test_good_settings_have_no_problems():
-    assert app_config.find_problems(GOOD) == []
+    assert app_config.find_problems(GOOD_SETTINGS) == []
 
 
 @pytest.mark.parametrize(
@@ -40,10 +29,18 @@ def test_good_settings_have_no_problems():
         ("SESSION_TYPE", "memcached"),
         ("HTTP_READ_TIMEOUT", "soon"),
         ("HTTP_CONNECT_TIMEOUT", "0"),
+        ("SESSION_IDLE_TIMEOUT", "0"),
+        ("SESSION_IDLE_TIMEOUT", "8h"),
+        ("SESSION_IDLE_TIMEOUT", "-5"),
+        ("SESSION_ABSOLUTE_TIMEOUT", ""),
+        ("SESSION_ABSOLUTE_TIMEOUT", "1.5"),
+        ("SESSION_SWEEP_INTERVAL", "often"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("TRUSTED_PROXIES", "yes"),
     ],
 )
 def test_each_bad_setting_is_named(key, value):
-    problems = app_config.find_problems({**GOOD, key: value})
+    problems = app_config.find_problems({**GOOD_SETTINGS, key: value})
     assert [problem.setting for problem in problems] == [key]
 
 

@@ -1,0 +1,61 @@
+"""The app under test: its registration at the mock authority, its settings, and serving it on a free port."""
+
+import contextlib
+import secrets
+import threading
+import uuid
+
+from werkzeug.serving import make_server
+
+from app import create_app
+
+TEST_CLIENT_ID = str(uuid.uuid4())
+TEST_CLIENT_SECRET = secrets.token_urlsafe(32)
+
+# A complete, valid configuration that points nowhere: for tests that only build the app or check settings.
+GOOD_SETTINGS = {
+    "CLIENT_ID": "0f0e0d0c-0000-4000-8000-000000000001",
+    "CLIENT_SECRET": "test-secret",
+    "AUTHORITY": "https://login.example.test/0f0e0d0c-0000-4000-8000-000000000002",
+    "REDIRECT_URI": "http://localhost:5000/getAToken",
+    "SCOPE": "User.ReadBasic.All",
+    "ENDPOINT": "https://graph.example.test/v1.0/users",
+    "SESSION_TYPE": "filesystem",
+    "HTTP_CONNECT_TIMEOUT": "3",
+    "HTTP_READ_TIMEOUT": "10",
+}
+
+
+def app_settings(mock, tmp_path, **overrides) -> dict:
+    """Settings pointing an app at the mock, with its sessions under tmp_path."""
+    settings = {
+        "CLIENT_ID": TEST_CLIENT_ID,
+        "CLIENT_SECRET": TEST_CLIENT_SECRET,
+        "AUTHORITY": mock.authority,
+        "ENDPOINT": mock.graph_endpoint,
+        "SECRET_KEY": secrets.token_hex(16),
+        "SCOPE": "User.ReadBasic.All",
+        "SESSION_TYPE": "filesystem",
+        "SESSION_FILE_DIR": str(tmp_path / "sessions"),
+        "HTTP_READ_TIMEOUT": 3,
+        "REQUESTS_CA_BUNDLE": mock.ca_bundle,
+    }
+    settings.update(overrides)
+    return settings
+
+
+@contextlib.contextmanager
+def serve_app(settings):
+    """Serve create_app(settings) on a free port; yield (app, url). REDIRECT_URI follows the port."""
+    server = make_server("127.0.0.1", 0, app=None, threaded=True)
+    url = f"http://localhost:{server.server_port}"
+    settings = {"REDIRECT_URI": f"{url}/getAToken", **settings}
+    server.app = create_app(settings)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.app, url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
