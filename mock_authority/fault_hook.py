@@ -6,6 +6,7 @@ for the after-request half, which sends the answer one byte at a time."""
 
 from __future__ import annotations
 
+import errno
 import time
 
 from flask import Flask, Response, g, request
@@ -122,7 +123,8 @@ def _drip(body: bytes, interval: float, progress, stop):
     try:
         for i in range(len(body)):
             if stop.wait(interval):
-                return
+                # Short of Content-Length: make cheroot drop the connection (quietly, as for a lost client).
+                raise ConnectionAbortedError(errno.ECONNABORTED, "drip ended: the mock was reset or stopped")
             yield body[i : i + 1]
             progress.sent += 1
     finally:

@@ -167,3 +167,9 @@ def mock(mock_authority):  # noqa: F811 - the fixture imported above
 def oauth(mock) -> OAuthDriver:
     """Drives authorize, picker and token endpoints of the mock with plain requests."""
     return OAuthDriver(mock)
+
+
+@pytest.fixture()
+def oauth_driver():
+    """The driver class, for tests that run a mock of their own."""
+    return OAuthDriver
