@@ -1,10 +1,16 @@
 """Calls to Microsoft Graph: pooled connections, timeouts, a short bounded retry, and Graph errors in plain words."""
 
+from __future__ import annotations
+
+import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import requests
+
+from .outbound import ResponseTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ class GraphClient:
         self._http = http
         self._max_retry_wait = max_retry_wait
 
-    def get(self, url: str, access_token: str):
+    def get(self, url: str, access_token: str) -> Any:
         """GET url and return its JSON, or raise GraphFailure."""
         waited = 0.0
         while True:
@@ -60,18 +66,21 @@ class GraphClient:
                 continue
             if response.ok:
                 try:
-                    return response.json()
+                    return _json(response)
                 except ValueError:
                     raise GraphFailure(
                         502, "InvalidResponse", "Graph's answer was not JSON.", response.headers.get("request-id")
                     ) from None
             raise _failure(response, retry_after)
 
-    def _send(self, url, access_token):
+    def _send(self, url: str, access_token: str) -> requests.Response:
         try:
             return self._http.get(
                 url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
             )
+        except ResponseTooLarge:
+            log.warning("Graph answered with too large a body: %s", url)
+            raise GraphFailure(502, "InvalidResponse", "Microsoft Graph's answer was too large.") from None
         except requests.Timeout:
             log.warning("Graph timed out: %s", url)
             raise GraphFailure(504, "Timeout", "Microsoft Graph did not answer in time.") from None
@@ -80,24 +89,43 @@ class GraphClient:
             raise GraphFailure(502, "Unreachable", "Microsoft Graph could not be reached.") from None
 
 
-def _retry_after(response) -> int | None:
+def _json(response: requests.Response) -> Any:
+    """The body's JSON; ValueError also when it nests too deep to parse (json raises RecursionError)."""
+    try:
+        return json.loads(response.content)
+    except RecursionError:
+        raise ValueError("the JSON nests too deep") from None
+    except UnicodeDecodeError:
+        raise ValueError("the body is not UTF-8 JSON") from None
+
+
+def _text(value: Any) -> str | None:
+    return value[:100] if isinstance(value, str) else None
+
+
+def _retry_after(response: requests.Response) -> int | None:
     value = response.headers.get("Retry-After", "")
     return int(value) if value.isdigit() else None
 
 
-def _failure(response, retry_after) -> GraphFailure:
+def _failure(response: requests.Response, retry_after: int | None) -> GraphFailure:
+    """The error Graph answered with; a body that is not Graph's error object keeps the status, without details."""
     try:
-        error = response.json().get("error") or {}
+        body = _json(response)
     except ValueError:
-        error = {}
+        body = {}
+    error = (body.get("error") if isinstance(body, dict) else None) or {}
     if not isinstance(error, dict):
         error = {}
-    inner = error.get("innerError") if isinstance(error.get("innerError"), dict) else {}
+    inner = error.get("innerError")
+    if not isinstance(inner, dict):
+        inner = {}
+    message = error.get("message")
     failure = GraphFailure(
         status=response.status_code,
-        code=str(error.get("code") or response.reason or "Error")[:100],
-        message=str(error.get("message") or "")[:500],
-        request_id=response.headers.get("request-id") or inner.get("request-id"),
+        code=(_text(error.get("code")) or str(response.reason or "Error"))[:100],
+        message=message[:500] if isinstance(message, str) else "",
+        request_id=response.headers.get("request-id") or _text(inner.get("request-id")),
         retry_after=retry_after,
     )
     log.warning("Graph error %s %s request-id=%s", failure.status, failure.code, failure.request_id)

@@ -5,8 +5,12 @@ The signature, audience, issuer, lifetime and tenant are the application's job
 (https://learn.microsoft.com/entra/identity-platform/id-tokens#validate-tokens).
 """
 
+from __future__ import annotations
+
 import logging
 import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import jwt
 import msal
@@ -30,7 +34,7 @@ class IdTokenRejected(Exception):
 class IdTokenValidator:
     """Checks signature (authority's JWKS), aud, iss (per tenant for multi-tenant authorities), times, tenant."""
 
-    def __init__(self, metadata, client_id: str, allowed_tenants=()):
+    def __init__(self, metadata: Any, client_id: str, allowed_tenants: Iterable[str] = ()):
         self._metadata = metadata
         self._client_id = client_id
         self._allowed_tenants = {tenant.lower() for tenant in allowed_tenants}
@@ -40,7 +44,7 @@ class IdTokenValidator:
         try:
             header = jwt.get_unverified_header(id_token)
             unverified = jwt.decode(id_token, options={"verify_signature": False})
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError):  # json raises RecursionError for a header or payload nested deep
             raise IdTokenRejected("the ID token is not a well-formed JWT") from None
         if header.get("alg") != "RS256":
             raise IdTokenRejected(f"unexpected signing algorithm {str(header.get('alg'))[:20]!r}")
@@ -79,20 +83,32 @@ class IdTokenValidator:
             raise IdTokenRejected("the ID token is not valid yet (nbf/iat in the future)") from None
         except jwt.PyJWTError as exc:
             raise IdTokenRejected(f"the ID token is invalid ({type(exc).__name__})") from None
+        self._check_authorized_party(claims)
         if self._allowed_tenants and tenant not in self._allowed_tenants:
             raise IdTokenRejected(f"users from tenant {tenant} may not sign in to this app", error="tenant_not_allowed")
         return claims
+
+    def _check_authorized_party(self, claims: dict) -> None:
+        """OIDC Core 3.1.3.7 (3-5): several audiences need azp, and azp, when present, must be this app."""
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        azp = claims.get("azp")
+        if set(audiences) != {self._client_id} and azp is None:
+            raise IdTokenRejected("the ID token is also issued for other applications (aud) and has no azp")
+        if azp is not None and azp != self._client_id:
+            raise IdTokenRejected("the ID token was issued to another application (azp)")
 
 
 class ValidatingTokenCache(msal.SerializableTokenCache):
     """An MSAL token cache that refuses a token response whose ID token does not validate."""
 
-    def __init__(self, validator: IdTokenValidator, on_rejected_refresh=lambda refresh_token: None):
+    def __init__(
+        self, validator: IdTokenValidator, on_rejected_refresh: Callable[[str], None] = lambda refresh_token: None
+    ):
         super().__init__()
         self._validator = validator
         self._on_rejected_refresh = on_rejected_refresh
 
-    def add(self, event, **kwargs):
+    def add(self, event: dict, **kwargs: Any) -> None:
         id_token = (event.get("response") or {}).get("id_token")
         if id_token:
             try:
