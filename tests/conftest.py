@@ -4,26 +4,30 @@ Fixtures only: the helpers they are built from (and that tests import) are in te
 
 import pytest
 
-from mock_authority import MockConfig, run_in_thread
+from mock_authority import MockConfig
 from tests.support.apps import TEST_CLIENT_ID, TEST_CLIENT_SECRET, app_settings, serve_app
 from tests.support.browser import ScriptedBrowser
+from tests.support.chromium import launch_chromium
+
+# mock_authority_server (one per test session) and mock_authority (reset for each test).
+pytest_plugins = ["mock_authority.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
-def mock_authority_server():
+def mock_authority_config():
     # Entra ignores the port of an http://localhost redirect URI, so one registration fits every app port.
-    config = MockConfig(
-        client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, redirect_uris=("http://localhost/getAToken",)
+    return MockConfig(
+        client_id=TEST_CLIENT_ID,
+        client_secret=TEST_CLIENT_SECRET,
+        redirect_uris=("http://localhost/getAToken",),
     )
-    with run_in_thread(config) as mock:
-        yield mock
 
 
-@pytest.fixture
-def mock_authority(mock_authority_server):
-    """The mock authority, reset for this test."""
-    mock_authority_server.state.reset()
-    return mock_authority_server
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium, launched once for the whole test session (skipped without it, failed in CI)."""
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -1,23 +1,23 @@
-"""A per-session token that a form must echo, so another site cannot post it (e.g. sign out) for the user."""
+"""The token a form must echo, so another site cannot post it (e.g. sign out) for the user.
+
+It is an HMAC of the session's ticket id under a key derived from SECRET_KEY: the same for every tab and every
+request of a session, never stored, so parallel requests cannot overwrite it and a form never "expires" while
+its session lives. It changes with the session (sign-in gives a new one).
+"""
 
 import hmac
-import secrets
 
-from flask import session
-
-KEY = "csrf_token"
+from flask import current_app, session
 
 
-def csrf_token() -> str:
-    """The session's token, made on first use."""
-    if KEY not in session:
-        session[KEY] = secrets.token_urlsafe(32)
-    return session[KEY]
+def csrf_token() -> str | None:
+    """The session's token; None when nobody is signed in."""
+    return current_app.session_interface.csrf_token(session)  # type: ignore[attr-defined]
 
 
-def csrf_ok(submitted) -> bool:
+def csrf_ok(submitted: object) -> bool:
     """True when submitted equals the session's token."""
-    expected = session.get(KEY)
+    expected = csrf_token()
     if not expected or not isinstance(submitted, str):
         return False
     # Bytes: compare_digest refuses non-ASCII str, and a form field can hold anything.

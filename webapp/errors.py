@@ -1,7 +1,20 @@
-"""Failures a user can meet, in plain words, with the ids Microsoft support asks for."""
+"""The app's failures, in plain words with the ids Microsoft support asks for, and the one place they become pages.
 
+Every failure is an exception raised where it happens and rendered here: a 4xx page for the user's input, 502/503/504
+for an upstream (Entra, Graph, the session store), always with the security headers and never a traceback.
+"""
+
+import logging
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .session_store import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 PLAIN_WORDS = {
     "access_denied": "The sign-in was cancelled, or the permissions this app asks for were declined.",
@@ -48,7 +61,7 @@ class SignInFailure(Exception):
         return PLAIN_WORDS.get(self.error, "Signing in with Microsoft did not work.")
 
     @classmethod
-    def from_result(cls, status: int, result: dict) -> "SignInFailure":
+    def from_result(cls, status: int, result: dict[str, Any]) -> "SignInFailure":
         """Build from an OAuth error dict (the token endpoint's JSON, or an authorize error redirect)."""
         description = str(result.get("error_description") or "")
         return cls(
@@ -60,7 +73,7 @@ class SignInFailure(Exception):
             trace_id=result.get("trace_id") or _first(_TRACE, description),
         )
 
-    def log_fields(self) -> dict:
+    def log_fields(self) -> dict[str, Any]:
         """What may be logged: codes, descriptions and ids, never a token or code."""
         return {
             "error": self.error,
@@ -70,6 +83,35 @@ class SignInFailure(Exception):
         }
 
 
-def _first(pattern, text):
+class NeedsSignIn(Exception):
+    """The user must go through the authority again (not signed in, or the tokens can no longer be refreshed)."""
+
+
+def _first(pattern: re.Pattern[str], text: str) -> str | None:
     match = pattern.search(text)
     return match.group(1) if match else None
+
+
+def register_error_pages(app: Flask) -> None:
+    """One error-page path for the whole app."""
+
+    @app.errorhandler(SignInFailure)
+    def sign_in_failure(failure: SignInFailure) -> Any:
+        log.warning("sign-in failed: %s", failure.log_fields())
+        return render_template("errors/auth.html", failure=failure), failure.status
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable) -> Any:
+        log.warning("session store unavailable on %s", request.path)
+        response = app.make_response((render_template("errors/store.html"), 503))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        return render_template("errors/http.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        log.exception("unexpected error on %s", request.path)
+        return render_template("errors/http.html", error=None), 500

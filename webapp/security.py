@@ -1,60 +1,47 @@
-"""Cookie flags and the security headers every response carries."""
+"""The security headers every response carries, error pages included."""
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import request
-
-import app_config
+from flask import Flask, Response, request
 
 HSTS = "max-age=31536000"
-HOST_COOKIE = "__Host-session"  # browsers accept it only Secure, Path=/ and without Domain: no subdomain can set it
+# Pages that involve the authority's origin: the sign-out form (its redirect goes there) and the front-channel
+# logout page (the authority frames it).
+FORM_TO_AUTHORITY = "entra.logout_confirm"
+FRAMED_BY_AUTHORITY = "entra.frontchannel_logout"
 
 
-def secure_cookies(config) -> bool:
-    """COOKIE_SECURE=auto follows REDIRECT_URI: an app registered on https is served over https."""
-    setting = str(config.get("COOKIE_SECURE", "auto")).strip().lower()
-    if setting == "auto":
-        return urlsplit(config.get("REDIRECT_URI", "")).scheme == "https"
-    return app_config.is_true(setting)
-
-
-def configure_cookies(app):
-    """HttpOnly and SameSite=Lax always; Secure and the __Host- prefix whenever the site is https."""
-    secure = secure_cookies(app.config)
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        # Lax still sends the cookie on the authority's top-level redirect back to /getAToken.
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=secure,
-        SESSION_COOKIE_NAME=HOST_COOKIE if secure else "session",
-        SESSION_COOKIE_DOMAIN=None,
-        SESSION_COOKIE_PATH="/",
-    )
-
-
-def install_security_headers(app, form_targets=lambda: ()):
-    """Add the headers to every response. form_targets() names extra origins forms may post (and redirect) to."""
+def install_security_headers(app: Flask, authority_origin: Callable[[], tuple[str, ...]] = tuple) -> None:
+    """Add the headers to every response. authority_origin() names the authority's browser-facing origin."""
 
     @app.after_request
-    def security_headers(response):
-        form_action = " ".join(("'self'", *form_targets())) if request.endpoint == "main.logout_confirm" else "'self'"
+    def security_headers(response: Response) -> Response:
+        endpoint = request.endpoint
+        form_action, ancestors, frame_options = "'self'", "'none'", "DENY"
+        if endpoint == FORM_TO_AUTHORITY:
+            form_action = " ".join(("'self'", *authority_origin()))
+        elif endpoint == FRAMED_BY_AUTHORITY:
+            ancestors = " ".join(authority_origin()) or "'none'"
+            frame_options = ""
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'self'; img-src 'self'; "
-            f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'"
+            f"form-action {form_action}; base-uri 'none'; frame-ancestors {ancestors}"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
+        if frame_options:  # X-Frame-Options cannot name an origin: CSP's frame-ancestors alone decides there
+            response.headers["X-Frame-Options"] = frame_options
         # The callback URL carries the authorization code and state: never let it leave in a Referer.
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if request.endpoint != "static":
+        if endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = HSTS
         return response
 
 
-def origin_of(url) -> tuple:
+def origin_of(url: str | None) -> tuple[str, ...]:
     """The origin of url as a one-item tuple, or () when there is none."""
     if not url:
         return ()

@@ -4,8 +4,6 @@ on to post_logout_redirect_uri by itself (meta refresh; no script)."""
 from __future__ import annotations
 
 import http.server
-import os
-import shutil
 import threading
 import urllib.parse
 
@@ -44,19 +42,12 @@ def app_server():
 
 
 @pytest.fixture()
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
-    if executable is None:
-        pytest.skip("no Chromium executable (set CHROMIUM_PATH)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def page(chromium):
+    context = chromium.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def test_browser_loads_the_frontchannel_iframe_then_continues(mock, oauth, app_server, page):

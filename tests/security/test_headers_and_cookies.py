@@ -3,7 +3,8 @@
 import pytest
 
 from app import create_app
-from tests.support.apps import app_settings
+from tests.support.apps import app_settings, serve_app
+from tests.support.browser import ScriptedBrowser
 
 ROUTES = ["/", "/login", "/logout", "/call_api", "/getAToken?state=x&code=y", "/static/style.css", "/no-such-page"]
 
@@ -38,26 +39,44 @@ def test_sign_out_page_may_post_to_the_authoritys_end_session(app_factory, mock_
     assert f"form-action 'self' {mock_authority.front_url}" in csp
 
 
-def session_cookie_header(app, base_url):
-    with app.test_client() as client:
-        response = client.get("/login", base_url=base_url)
-        return next(value for name, value in response.headers.items() if name == "Set-Cookie")
+def set_cookies(response) -> dict[str, str]:
+    """Each Set-Cookie header by cookie name, from a Flask test client's or a requests response."""
+    if hasattr(response.headers, "getlist"):
+        headers = response.headers.getlist("Set-Cookie")
+    else:
+        headers = response.raw.headers.getlist("Set-Cookie")
+    return {header.partition("=")[0]: header for header in headers}
 
 
-def test_http_cookie_is_httponly_lax_and_holds_only_an_id(app_factory):
-    cookie = session_cookie_header(app_factory(), "http://localhost")
-    name, _, rest = cookie.partition("=")
-    assert name == "session" and "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    assert len(rest.split(";")[0]) < 64, "the cookie holds a session id, never the session's data"
+def callback_cookies(browser) -> dict[str, str]:
+    """The Set-Cookie headers of the redirect URI's answer, at the end of a real sign-in."""
+    authority_redirect = browser.choose(browser.open_account_picker(), follow=False)
+    return set_cookies(browser.http.get(authority_redirect.headers["Location"], allow_redirects=False))
+
+
+def test_session_cookie_is_httponly_lax_and_holds_only_a_ticket(mock_authority, tmp_path):
+    # Over https (Secure, __Host-): tests/browser/test_https_cookies.py, in Chromium.
+    with serve_app(app_settings(mock_authority, tmp_path)) as (_app, url):
+        cookies = callback_cookies(ScriptedBrowser(url))
+    cookie = cookies["session"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/;" in cookie + ";" and "Domain" not in cookie
+    assert "Secure" not in cookie
+    assert len(cookie.split(";")[0].partition("=")[2]) == 64, "the cookie holds a ticket, never the session's data"
+    deleted = [value for key, value in cookies.items() if "signin-" in key]
+    assert deleted and all("Max-Age=0" in value or "Expires=Thu, 01 Jan 1970" in value for value in deleted)
 
 
 @pytest.mark.parametrize(
     "overrides", [{"REDIRECT_URI": "https://app.example.test/getAToken"}, {"COOKIE_SECURE": "true"}]
 )
-def test_https_cookie_is_secure_with_the_host_prefix(app_factory, overrides):
-    cookie = session_cookie_header(app_factory(**overrides), "https://app.example.test")
-    assert cookie.startswith("__Host-session=")
-    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
+def test_login_sets_only_a_short_lived_pending_sign_in_cookie(app_factory, overrides):
+    with app_factory(**overrides).test_client() as client:
+        cookies = set_cookies(client.get("/login", base_url="https://app.example.test"))
+    assert len(cookies) == 1, f"an anonymous visit gets no session cookie: {list(cookies)}"
+    name, cookie = next(iter(cookies.items()))
+    assert name.startswith("__Secure-signin-"), name
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/getAToken" in cookie and "SameSite=Lax" in cookie
+    assert "Max-Age=600" in cookie, "a pending sign-in lives at most 10 minutes"
 
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.test", "X-Forwarded-For": "203.0.113.9"}
@@ -69,9 +88,9 @@ def test_behind_a_trusted_tls_proxy_responses_are_https_ones(app_factory, path):
     with app.test_client() as client, client.get(path, headers=FORWARDED) as response:
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
-        sessions = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-session=")]
-        assert sessions or path != "/login", "a sign-in start must set the session cookie"
-        for cookie in sessions:
+        pending = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Secure-signin-")]
+        assert pending or path != "/login", "a sign-in start must set its pending sign-in cookie"
+        for cookie in pending:
             assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 

@@ -87,13 +87,14 @@ def test_access_log_never_holds_the_authorization_code(server):
         assert secret not in log, "the access log must not hold the callback's query string"
 
 
-def test_gunicorn_ignores_forwarded_headers_unless_proxies_are_trusted(server, mock_authority, tmp_path):
-    """gunicorn's own default trusts X-Forwarded-Proto from 127.0.0.1; the app's TRUSTED_PROXIES decides instead."""
-    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.test"}
-    assert post_logout_target(server.url, forwarded) == f"{server.url}/", "TRUSTED_PROXIES=0 must ignore them"
+def test_sign_out_return_address_never_comes_from_forwarded_headers(server, mock_authority, tmp_path):
+    """The address Entra sends the browser back to is REDIRECT_URI's origin, whatever Host or X-Forwarded-Host say,
+    with gunicorn's defaults or behind trusted proxies."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "Host": "evil.example"}
+    assert post_logout_target(server.url, forwarded) == f"{server.url}/"
     settings = app_settings(mock_authority, tmp_path, TRUSTED_PROXIES=1)
     with servers.gunicorn(settings, tmp_path, workers=1) as behind_proxy:
-        assert post_logout_target(behind_proxy.url, forwarded) == "https://app.example.test/"
+        assert post_logout_target(behind_proxy.url, forwarded) == f"{behind_proxy.url}/"
 
 
 def post_logout_target(app_url, headers) -> str:

@@ -14,8 +14,8 @@ def test_two_thousand_users_all_stay_signed_in(store, store_settings, mock_autho
     """600 users sign in for real (browser → app → authority → callback, in 8 parallel browsers); 1,400 more
     sessions are stored through the app's own session interface (copies of a real one, each with its own id and
     display name). Then every one of the 2,000 cookies is sent to the app over HTTP: each must still get its
-    own "Welcome, <name>" page. Flask-Session's default filesystem store (a 500-file threshold) fails this:
-    past 500 files it deletes live sessions."""
+    own "Welcome, <name>" page. (Flask-Session's default filesystem store, a 500-file threshold, failed this:
+    past 500 files it deleted live sessions.)"""
     started = time.monotonic()
     with serve_app(store_settings()) as (app, url):
         people = sign_in_many(url, mock_authority.state.users, REAL_SIGN_INS)

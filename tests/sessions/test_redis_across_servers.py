@@ -8,6 +8,7 @@ from tests.support import servers
 from tests.support.apps import app_settings
 from tests.support.browser import ScriptedBrowser, assert_signed_out
 from tests.support.html import Page
+from tests.support.store import redis_key
 
 pytestmark = pytest.mark.redis
 
@@ -39,11 +40,11 @@ def test_each_step_on_either_server(mock_authority, redis_url, redis_client, tmp
         assert api.response.status_code == 200 and "<table" in api.response.text, api.text[:500]
 
         cookie = browser.session_cookie()
-        assert redis_client.exists(f"session:{cookie}"), "the session lives in Redis"
+        assert redis_client.exists(redis_key(cookie)), "the session lives in Redis"
         form = Page(browser.http.get(f"{b.url}/logout")).forms[0]
         signed_out = browser.http.post(f"{b.url}/logout", data=form.fields, allow_redirects=False)
         assert signed_out.status_code == 302 and "/oauth2/v2.0/logout" in signed_out.headers["Location"]
-        assert not redis_client.exists(f"session:{cookie}"), "sign-out on B deletes the session from Redis"
+        assert not redis_client.exists(redis_key(cookie)), "sign-out on B deletes the session from Redis"
 
         for server in (a, b):
             assert_signed_out(

@@ -2,7 +2,6 @@
 
 Each malformed value is named by tests/unit/test_config.py::test_each_bad_setting_is_named, with the others."""
 
-import datetime
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,12 @@ def test_defaults_outlast_an_access_token_and_stay_inside_the_refresh_token():
     assert app_config.DEFAULTS["TRUSTED_PROXIES"] == "0", "forwarded headers are trusted only when configured"
 
 
-def test_idle_timeout_is_the_permanent_session_lifetime(tmp_path):
+def test_idle_timeout_reaches_the_session_store(tmp_path):
     app = create_app(
         {**GOOD_SETTINGS, "SECRET_KEY": "k", "SESSION_FILE_DIR": str(tmp_path), "SESSION_IDLE_TIMEOUT": "600"}
     )
-    assert app.permanent_session_lifetime == datetime.timedelta(seconds=600)
-    assert app.config["SESSION_PERMANENT"]
-    assert not app.config["SESSION_REFRESH_EACH_REQUEST"], "saved when changed; expiry slides by a periodic touch"
+    assert app.session_interface.idle_timeout == 600
+    assert app.session_interface.touch_every == 60, "saved when changed; expiry slides by a touch once a minute"
 
 
 def test_idle_timeout_longer_than_absolute_is_named():

@@ -3,6 +3,7 @@
 import concurrent.futures
 import copy
 import threading
+import uuid
 from http.cookies import SimpleCookie
 
 import flask
@@ -11,7 +12,7 @@ import requests
 from tests.support.browser import ScriptedBrowser
 from tests.support.html import Page
 
-USER_KEY = "_logged_in_user"  # identity's session key for the signed-in user's claims (webapp.signin.USER_KEY)
+USER_KEY = "_logged_in_user"  # identity's session key for the signed-in user's claims (pinned by test_identity_seam)
 
 
 def sign_in_many(app_url: str, users: list, count: int, threads=8) -> list:
@@ -30,8 +31,8 @@ def sign_in_many(app_url: str, users: list, count: int, threads=8) -> list:
 
 def seed_like(app, cookie: str, count: int) -> list:
     """Store `count` new sessions through the app's own session interface, each a copy of the signed-in
-    session `cookie` under its own name; return [(cookie, name)]. No authority round trip: this is how the
-    tests reach thousands of sessions quickly."""
+    session `cookie` under its own name and user id; return [(cookie, name)]. No authority round trip: this is
+    how the tests reach thousands of sessions quickly."""
     interface, name = app.session_interface, app.config["SESSION_COOKIE_NAME"]
     with app.test_request_context(headers={"Cookie": f"{name}={cookie}"}):
         template = dict(interface.open_session(app, flask.request))
@@ -39,9 +40,10 @@ def seed_like(app, cookie: str, count: int) -> list:
     seeded = []
     for index in range(count):
         with app.test_request_context():
-            session = interface.open_session(app, flask.request)  # a new session, with a new random id
-            session.update(copy.deepcopy(template))
-            session[USER_KEY]["name"] = display_name = f"Seeded user {index}"
+            session = interface.open_session(app, flask.request)
+            data = copy.deepcopy(template)
+            data[USER_KEY]["name"] = display_name = f"Seeded user {index}"
+            interface.begin(session, data, {"oid": str(uuid.uuid4()), "sid": str(uuid.uuid4())})
             response = app.response_class()
             interface.save_session(app, session, response)
             cookie_header = response.headers["Set-Cookie"]

@@ -4,7 +4,7 @@ import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
 
-from webapp.sessions import local_secret_key
+from webapp.local_secret import local_secret_key
 
 
 def test_the_key_is_made_once_and_kept(tmp_path):

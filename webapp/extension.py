@@ -1,0 +1,189 @@
+"""`EntraSignIn`: Sign in with Microsoft for any Flask app, in a few lines.
+
+    entra = EntraSignIn(app)            # reads CLIENT_ID, CLIENT_SECRET, AUTHORITY, REDIRECT_URI, ... from app.config
+
+    @app.get("/profile")
+    @login_required
+    def profile():
+        return {"name": current_user["name"], "me": entra.graph_get("https://graph.microsoft.com/v1.0/me")}
+
+It registers the `entra` blueprint (/login, the redirect URI's path, /logout, /logout/frontchannel), encrypted
+server-side sessions, the security headers, the error pages and the `flask sessions` commands.
+"""
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from werkzeug.local import LocalProxy
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import auth_views, session_cli
+from .authority_cache import AuthorityHttpCache
+from .discovery import AuthorityMetadata
+from .errors import NeedsSignIn, register_error_pages
+from .graph import GraphClient
+from .id_token import IdTokenValidator
+from .identity_seam import Auth
+from .log_hygiene import redact_logs
+from .outbound import TimeoutSession
+from .pending_sign_in import PendingSignIns
+from .redirects import safe_next
+from .sealing import DerivedKeys
+from .security import install_security_headers, origin_of
+from .session_store import open_store
+from .sessions import EncryptedSessions
+from .settings import DEFAULTS, Problem, Settings, parse
+from .signin import SignIn
+
+log = logging.getLogger(__name__)
+View = TypeVar("View", bound=Callable[..., Any])
+EXTENSION_KEY = "entra_signin"
+
+
+class EntraSignIn:
+    """The sign-in core: settings, sessions, identity, Graph, and the sign-in pages."""
+
+    settings: Settings
+    sign_in: SignIn
+    graph: GraphClient
+    metadata: AuthorityMetadata
+
+    def __init__(
+        self, app: Flask | None = None, settings: Settings | None = None, problems: list[Problem] | None = None
+    ):
+        self.problems: list[Problem] = []
+        if app is not None:
+            self.init_app(app, settings, problems)
+
+    def init_app(self, app: Flask, settings: Settings | None = None, problems: list[Problem] | None = None) -> None:
+        """Wire everything into app. Without settings or problems, settings are parsed from app.config (over
+        DEFAULTS); with problems, every page lists them."""
+        if settings is None and not problems:
+            parsed, self.problems = parse(app.config, DEFAULTS)
+        else:
+            parsed, self.problems = settings, list(problems or [])
+        app.extensions[EXTENSION_KEY] = self
+        redact_logs()
+        register_error_pages(app)
+        app.jinja_env.globals.setdefault("mock_authority", False)
+        if parsed is None:
+            log.warning("configuration incomplete: %s", ", ".join(p.setting for p in self.problems))
+            install_security_headers(app)
+            app.before_request(self._configuration_page)
+            return
+        self.settings = settings = parsed
+        app.config.update(
+            SECRET_KEY=settings.secret_key or app.config.get("SECRET_KEY"),
+            MAX_CONTENT_LENGTH=settings.max_content_length,
+            MAX_FORM_MEMORY_SIZE=settings.max_content_length,
+        )
+        if not app.config.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY is not set")
+        keys = DerivedKeys(app.config["SECRET_KEY"])
+        store = open_store(settings, app.instance_path, app)
+        sessions = EncryptedSessions(
+            store, keys, settings.session_idle_timeout, settings.session_absolute_timeout, settings.cookie_secure
+        )
+        app.session_interface = sessions
+        app.config["SESSION_COOKIE_NAME"] = sessions.cookie_name
+        if settings.trusted_proxies:
+            hops = settings.trusted_proxies
+            app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+        http = TimeoutSession(
+            settings.http_connect_timeout,
+            settings.http_read_timeout,
+            settings.requests_ca_bundle,
+            total_timeout=settings.http_total_timeout,
+        )
+        self.metadata = AuthorityMetadata(settings.authority, http)
+        validator = IdTokenValidator(self.metadata, settings.client_id, settings.allowed_tenants)
+        from .refresh_coalescing import CoalescingHttpClient
+
+        token_client = CoalescingHttpClient(http, wait_seconds=settings.http_total_timeout + 1)
+        auth = Auth(
+            session={},
+            authority=settings.authority,
+            client_id=settings.client_id,
+            client_credential=settings.client_secret,
+            http_cache=AuthorityHttpCache(),
+            http_client=token_client,
+            validator=validator,
+        )
+        pending = PendingSignIns(keys.pending, settings.redirect_path, settings.cookie_secure)
+        self.sign_in = SignIn(auth, sessions, pending, settings.scopes, settings.redirect_uri)
+        self.graph = GraphClient(http)
+        app.register_blueprint(auth_views.blueprint(self))
+        app.cli.add_command(session_cli.command(sessions, store))
+
+        @app.context_processor
+        def navigation() -> dict[str, Any]:
+            return {"signed_in": _signed_in()}
+
+        # Forms may post to the authority's end-session endpoint (through /logout's redirect), and the authority
+        # may frame the front-channel logout page.
+        install_security_headers(app, authority_origin=lambda: origin_of(self.metadata.end_session_endpoint()))
+
+    def _configuration_page(self) -> Any:
+        """Answer every page with the list of settings to fix, so a half-configured app still starts."""
+        if request.endpoint != "static":
+            return render_template("errors/config.html", problems=self.problems), 503
+        return None
+
+    # The public API
+
+    def user(self) -> dict[str, Any] | None:
+        if "entra_user" not in g:
+            g.entra_user = self.sign_in.user()
+        return cast("dict[str, Any] | None", g.entra_user)
+
+    def access_token(self, scopes: list[str] | None = None) -> str:
+        return self.sign_in.access_token(scopes)
+
+    def graph_get(self, url: str, scopes: list[str] | None = None) -> Any:
+        """GET a Graph URL as the signed-in user (NeedsSignIn if there is none; GraphFailure on errors)."""
+        return self.graph.get(url, self.access_token(scopes))
+
+    def redirect_to_sign_in(self, next_path: str, scopes: list[str] | None = None) -> Any:
+        """Straight to the authority; the browser comes back to next_path once signed in."""
+        response = redirect("/", 302)
+        response.location = self.sign_in.start(response, safe_next(next_path), scopes)
+        return response
+
+
+def _signed_in() -> bool:
+    from flask import session
+
+    check = getattr(session, "signed_in_or_false", None)
+    return bool(check()) if check else False
+
+
+def extension() -> EntraSignIn:
+    return cast(EntraSignIn, current_app.extensions[EXTENSION_KEY])
+
+
+current_user: Any = LocalProxy(lambda: extension().user())
+
+
+def login_required(view: View | None = None, *, scopes: list[str] | None = None) -> Any:
+    """Views for signed-in users only: others go through sign-in and come back. With scopes, the user must also
+    be able to get a token for them (new permissions are consented to on the way)."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            entra = extension()
+            if not entra.user():
+                return redirect(url_for("entra.login", next=request.full_path.rstrip("?")))
+            if scopes:
+                try:
+                    g.access_token = entra.access_token(scopes)
+                except NeedsSignIn:
+                    return entra.redirect_to_sign_in(request.full_path.rstrip("?"), scopes)
+            return view(*args, **kwargs)
+
+        return cast(View, wrapper)
+
+    return decorate(view) if view is not None else decorate

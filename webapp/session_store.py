@@ -1,0 +1,284 @@
+"""Where sealed sessions are kept: files on one machine, or Redis for several servers.
+
+A store holds opaque, encrypted blobs under keys that reveal nothing of the cookie (see session_ticket), plus
+small indexes (user → keys, Entra sid → keys) so that every session of a user or of an Entra sign-in session
+can be ended. Revocation is final on both stores: `replace` writes only while the key still exists, atomically
+with respect to `delete` (Redis `SET XX`; on files, a lock both take on the session's file), and keys are never
+reused, so nothing running or arriving later can bring an ended session back.
+"""
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import struct
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+KEY = re.compile(r"^[0-9a-f]{32}$")
+INDEX = re.compile(r"^(u|sid)-[0-9a-f]{32}$")
+# Every blob starts with its magic and its expiry (seconds since the epoch, big-endian): the sweeper and
+# `flask sessions stats` read that much without any key.
+MAGIC = b"ES1"
+HEADER = struct.Struct(">3sQ")
+REDIS_PREFIX = "entra:"
+REDIS_TIMEOUT = 1.0  # seconds, connect and each command: a stuck store fails the request fast, not the worker
+
+
+class StoreUnavailable(Exception):
+    """The session store cannot be read or written right now (down, full, read-only, slow)."""
+
+
+def expiry_of(blob: bytes) -> int | None:
+    """The expiry written in a blob's header, or None for something that is not one of our blobs."""
+    if len(blob) < HEADER.size:
+        return None
+    magic, expires = HEADER.unpack_from(blob)
+    return expires if magic == MAGIC else None
+
+
+class SessionStore(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+    def create(self, key: str, blob: bytes, ttl: int) -> None: ...
+    def replace(self, key: str, blob: bytes, ttl: int) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def index_add(self, index: str, key: str) -> None: ...
+    def index_members(self, index: str) -> list[str]: ...
+    def index_discard(self, index: str, keys: list[str]) -> None: ...
+    def count(self) -> tuple[int, int]: ...
+
+
+class FileStore:
+    """One file per session (mode 0600, in a 0700 directory), written in place under an exclusive lock.
+
+    The lock is on the session's own file, taken by writers and by delete: a writer that opened the file before
+    a delete finds it unlinked (no links left) once it holds the lock, and writes nothing.
+    """
+
+    def __init__(self, directory: str):
+        self.directory = directory
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        with contextlib.suppress(OSError):  # e.g. a directory someone else owns: its files are still 0600
+            os.chmod(directory, 0o700)
+
+    def _path(self, name: str, suffix: str) -> str:
+        return os.path.join(self.directory, name + suffix)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            with _errors(), open(self._path(key, ".s"), "rb") as file:
+                fcntl.flock(file, fcntl.LOCK_SH)
+                blob = file.read()
+        except FileNotFoundError:
+            return None
+        expires = expiry_of(blob)
+        return blob if expires is not None and expires > time.time() else None
+
+    def create(self, key: str, blob: bytes, ttl: int) -> None:
+        with _errors():
+            fd = os.open(self._path(key, ".s"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                _write_all(fd, blob)
+            finally:
+                os.close(fd)
+
+    def replace(self, key: str, blob: bytes, ttl: int) -> bool:
+        try:
+            with _errors():
+                fd = os.open(self._path(key, ".s"), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            with _errors():
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if os.fstat(fd).st_nlink == 0:  # deleted while we waited for the lock
+                    return False
+                os.ftruncate(fd, 0)
+                _write_all(fd, blob)
+                return True
+        finally:
+            os.close(fd)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key, ".s")
+        try:
+            with _errors():
+                fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            with _errors():
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        finally:
+            os.close(fd)
+
+    def index_add(self, index: str, key: str) -> None:
+        with _errors():
+            fd = os.open(self._path(index, ".i"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # Drop members that ended meanwhile, so an index holds at most the user's live sessions.
+                members = [k for k in _read_lines(fd) if os.path.exists(self._path(k, ".s")) and k != key]
+                _rewrite(fd, [*members, key])
+            finally:
+                os.close(fd)
+
+    def index_members(self, index: str) -> list[str]:
+        try:
+            with _errors(), open(self._path(index, ".i"), "rb") as file:
+                fcntl.flock(file, fcntl.LOCK_SH)
+                return _read_lines(file.fileno())
+        except FileNotFoundError:
+            return []
+
+    def index_discard(self, index: str, keys: list[str]) -> None:
+        path = self._path(index, ".i")
+        try:
+            with _errors():
+                fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return
+        try:
+            with _errors():
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                members = [k for k in _read_lines(fd) if k not in keys]
+                if members:
+                    _rewrite(fd, members)
+                else:
+                    os.unlink(path)
+        finally:
+            os.close(fd)
+
+    def names(self) -> Iterator[os.DirEntry[str]]:
+        with _errors(), os.scandir(self.directory) as entries:
+            yield from entries
+
+    def count(self) -> tuple[int, int]:
+        """(live sessions, indexes)."""
+        now, sessions, indexes = time.time(), 0, 0
+        for entry in self.names():
+            name, _, suffix = entry.name.rpartition(".")
+            if suffix == "s" and KEY.match(name):
+                with contextlib.suppress(OSError), open(entry.path, "rb") as file:
+                    expires = expiry_of(file.read(HEADER.size))
+                    sessions += bool(expires and expires > now)
+            elif suffix == "i" and INDEX.match(name):
+                indexes += 1
+        return sessions, indexes
+
+
+def _write_all(fd: int, blob: bytes) -> None:
+    view = memoryview(blob)
+    offset = 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset)
+
+
+def _read_lines(fd: int) -> list[str]:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return [line for line in b"".join(chunks).decode("ascii", "replace").split("\n") if KEY.match(line)]
+
+
+def _rewrite(fd: int, lines: list[str]) -> None:
+    os.ftruncate(fd, 0)
+    _write_all(fd, ("\n".join(lines) + "\n").encode("ascii"))
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """An OSError other than a missing file (read-only, full, permissions) means the store is unavailable."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        log.warning("session store (files) unavailable: %s", error.strerror or type(error).__name__)
+        raise StoreUnavailable(error.strerror or type(error).__name__) from None
+
+
+class RedisStore:
+    """Sessions as Redis strings with the idle timeout as TTL; indexes as sets without a TTL, pruned as they grow.
+
+    Index sets carry no TTL so that under `volatile-*` eviction only sessions can be evicted (users sign in
+    again), never the index that front-channel logout and `flask sessions revoke` rely on.
+    """
+
+    def __init__(self, client: Any):
+        import redis
+
+        self._client = client
+        self._errors = (redis.RedisError, OSError)
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, method)(*args, **kwargs)
+        except self._errors as error:
+            log.warning("session store (redis) unavailable: %s", type(error).__name__)
+            raise StoreUnavailable(type(error).__name__) from None
+
+    def get(self, key: str) -> bytes | None:
+        blob = self._call("get", REDIS_PREFIX + "s:" + key)
+        return bytes(blob) if blob is not None else None
+
+    def create(self, key: str, blob: bytes, ttl: int) -> None:
+        self._call("set", REDIS_PREFIX + "s:" + key, blob, ex=ttl, nx=True)
+
+    def replace(self, key: str, blob: bytes, ttl: int) -> bool:
+        # SET ... XX: only while the key exists, atomically: a deleted session stays deleted.
+        return bool(self._call("set", REDIS_PREFIX + "s:" + key, blob, ex=ttl, xx=True))
+
+    def delete(self, key: str) -> None:
+        self._call("delete", REDIS_PREFIX + "s:" + key)
+
+    def index_add(self, index: str, key: str) -> None:
+        name = REDIS_PREFIX + index
+        members = [m.decode() for m in self._call("smembers", name)]
+        if members:
+            alive = self._call("mget", [REDIS_PREFIX + "s:" + m for m in members])
+            gone = [m for m, blob in zip(members, alive, strict=True) if blob is None]
+            if gone:
+                self._call("srem", name, *gone)
+        self._call("sadd", name, key)
+
+    def index_members(self, index: str) -> list[str]:
+        return sorted(m.decode() for m in self._call("smembers", REDIS_PREFIX + index))
+
+    def index_discard(self, index: str, keys: list[str]) -> None:
+        if keys:
+            self._call("srem", REDIS_PREFIX + index, *keys)
+
+    def count(self) -> tuple[int, int]:
+        sessions = sum(1 for _ in self._call("scan_iter", match=REDIS_PREFIX + "s:*", count=1000))
+        indexes = sum(1 for _ in self._call("scan_iter", match=REDIS_PREFIX + "u-*", count=1000))
+        return sessions, indexes
+
+
+def open_store(settings: Any, instance_path: str, app: Any = None) -> SessionStore:
+    """The configured store. Redis answers within REDIS_TIMEOUT or counts as unavailable (a 503 page)."""
+    if settings.session_type == "redis":
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=REDIS_TIMEOUT,
+            retry=None,
+            health_check_interval=30,
+        )
+        return RedisStore(client)
+    store = FileStore(settings.session_file_dir or os.path.join(instance_path, "sessions"))
+    if app is not None and settings.session_sweep_interval:
+        from .sweeper import Sweeper
+
+        app.before_request(Sweeper(store, settings.session_sweep_interval).start_once)
+    return store

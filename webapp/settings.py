@@ -1,0 +1,336 @@
+"""Typed settings, parsed once: each parser turns a setting's text into its value or names what is wrong.
+
+Layers, in order: DEFAULTS below, then the environment, then overrides (tests use these). Everything
+after `parse` receives typed values; a setting that cannot work is a `Problem`, shown on the configuration page.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# The documentation values .env.sample ships with: an app still holding one was not configured yet.
+PLACEHOLDERS = ("00001111-aaaa-2222-bbbb-3333cccc4444", "aaaabbbb-0000-cccc-1111-dddd2222eeee", "Enter_the_")
+# Paths the sign-in blueprint serves itself: the redirect URI cannot be one of them.
+SIGN_IN_PATHS = frozenset({"/login", "/logout", "/logout/frontchannel"})
+
+DEFAULTS: dict[str, str] = {
+    "CLIENT_ID": "",
+    "CLIENT_SECRET": "",
+    "AUTHORITY": "",
+    "REDIRECT_URI": "http://localhost:5000/getAToken",
+    # Space-separated; openid, profile and offline_access are added by MSAL itself.
+    "SCOPE": "User.ReadBasic.All",
+    "ENDPOINT": "https://graph.microsoft.com/v1.0/users",
+    # Tenant ids (GUIDs, comma or space separated) allowed to sign in through a multi-tenant AUTHORITY.
+    "ALLOWED_TENANTS": "",
+    "SECRET_KEY": "",
+    # "filesystem" (one machine) or "redis" (several servers).
+    "SESSION_TYPE": "filesystem",
+    "SESSION_FILE_DIR": "",  # empty: <instance folder>/sessions
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    # Seconds. Idle: a session unused this long ends (8 h: longer than an access token's 60-90 min, so nobody is
+    # dropped while their token is still good). Absolute: this long after sign-in the user signs in again, however
+    # active (7 days: well inside the refresh token's 90-day window, and a bound on what a stolen cookie is worth).
+    "SESSION_IDLE_TIMEOUT": "28800",
+    "SESSION_ABSOLUTE_TIMEOUT": "604800",
+    # Seconds between deletions of expired session files by each server process; 0 leaves it to a scheduled
+    # `flask sessions-sweep` instead.
+    "SESSION_SWEEP_INTERVAL": "900",
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host/-Port (0: trust none).
+    "TRUSTED_PROXIES": "0",
+    # auto: Secure cookies (named __Host-session) when REDIRECT_URI is https; or true / false.
+    "COOKIE_SECURE": "auto",
+    # Seconds; connect and read (between two packets) timeouts for every outbound call.
+    "HTTP_CONNECT_TIMEOUT": "3.05",
+    "HTTP_READ_TIMEOUT": "10",
+    # Seconds; the most one outbound call may take in all (connect, headers and the whole body).
+    "HTTP_TOTAL_TIMEOUT": "15",
+    # Bytes a request body may hold; larger ones get a 413 page before anything parses them.
+    "MAX_CONTENT_LENGTH": "16384",
+    # A PEM bundle to trust for Entra and Graph (the demo and tests trust the mock's throwaway CA this way).
+    "REQUESTS_CA_BUNDLE": "",
+    # Set by the local demo entry point so pages can say they run against the mock authority.
+    "LOCAL_MOCK_AUTHORITY": "",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    setting: str
+    message: str
+
+
+class Invalid(ValueError):
+    """A setting's value cannot work; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    client_id: str
+    client_secret: str
+    authority: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    endpoint: str
+    allowed_tenants: tuple[str, ...]
+    secret_key: str
+    session_type: Literal["filesystem", "redis"]
+    session_file_dir: str
+    redis_url: str
+    session_idle_timeout: int
+    session_absolute_timeout: int
+    session_sweep_interval: int
+    trusted_proxies: int
+    cookie_secure: bool
+    http_connect_timeout: float
+    http_read_timeout: float
+    http_total_timeout: float
+    requests_ca_bundle: str
+    max_content_length: int
+    local_mock_authority: bool
+
+    @property
+    def redirect_path(self) -> str:
+        return urlsplit(self.redirect_uri).path
+
+    @property
+    def site_origin(self) -> str:
+        """The public origin of the site, from REDIRECT_URI (never from a request's Host header)."""
+        parts = urlsplit(self.redirect_uri)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def boolean(value: Any) -> bool:
+    if value is True or value is False:
+        return value
+    word = text(value).lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS or word == "":
+        return False
+    raise Invalid("must be true or false.")
+
+
+def whole_number(value: Any) -> int:
+    try:
+        number = int(text(value))
+    except ValueError:
+        raise Invalid("must be a whole number.") from None
+    if number < 0:
+        raise Invalid("must not be negative.")
+    return number
+
+
+def positive_seconds(value: Any) -> int:
+    number = whole_number(value) if text(value).isdigit() else -1
+    if number <= 0:
+        raise Invalid("must be a positive whole number of seconds.")
+    return number
+
+
+def positive_number(value: Any) -> float:
+    try:
+        number = float(text(value))
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise Invalid("must be a positive number of seconds.")
+    return number
+
+
+def _is_url(value: str, schemes: set[str]) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in schemes and bool(parts.hostname)
+
+
+def _no_placeholder(value: str) -> str:
+    if any(placeholder in value for placeholder in PLACEHOLDERS):
+        raise Invalid("still holds the example value from .env.sample; use your registration's.")
+    return value
+
+
+def client_id(value: Any) -> str:
+    value = text(value)
+    if not value:
+        raise Invalid(
+            "is missing. Copy the Application (client) ID from the app's Overview page in the Entra admin center."
+        )
+    _no_placeholder(value)
+    if not GUID.match(value):
+        raise Invalid(
+            "is not a GUID. It looks like 00001111-aaaa-2222-bbbb-3333cccc4444; "
+            "use the Application (client) ID, not the app's name."
+        )
+    return value
+
+
+def client_secret(value: Any) -> str:
+    value = text(value)
+    if not value:
+        raise Invalid("is missing. Create one under Certificates & secrets and copy its Value (not its Secret ID).")
+    return _no_placeholder(value)
+
+
+def authority(value: Any) -> str:
+    value = text(value)
+    if not value:
+        raise Invalid(
+            "is missing. Use https://login.microsoftonline.com/<tenant id>, "
+            "or .../organizations for a multi-tenant app."
+        )
+    _no_placeholder(value)
+    parts = urlsplit(value)
+    if not _is_url(value, {"https"}) or not parts.path.strip("/"):
+        raise Invalid("must be an https URL with a tenant segment, e.g. https://login.microsoftonline.com/<tenant id>.")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise Invalid("must not have a query or a fragment: MSAL appends its own paths to it.")
+    return value.rstrip("/")
+
+
+def redirect_uri(value: Any) -> str:
+    value = text(value)
+    if not _is_url(value, {"http", "https"}):
+        raise Invalid(
+            "must be an absolute URL such as http://localhost:5000/getAToken, exactly as registered in Entra."
+        )
+    parts = urlsplit(value)
+    if parts.path in ("", "/"):
+        raise Invalid(
+            "must have its own path (e.g. /getAToken): the site's root page cannot also be the sign-in callback."
+        )
+    if parts.query or parts.fragment:
+        raise Invalid("must not have a query or a fragment (Entra refuses them in a web redirect URI).")
+    if "<" in parts.path or ">" in parts.path:
+        raise Invalid("must be a plain path, without <converters>: Entra calls back exactly the registered URL.")
+    if parts.path.rstrip("/") in SIGN_IN_PATHS:
+        raise Invalid(f"cannot use {parts.path}: the app serves that page itself. Use e.g. /getAToken.")
+    return value
+
+
+def scopes(value: Any) -> tuple[str, ...]:
+    items = tuple(text(value).split())
+    reserved = sorted(RESERVED_SCOPES.intersection(items))
+    if reserved:
+        raise Invalid(f"must not list {', '.join(reserved)}: MSAL adds them itself.")
+    return items
+
+
+def https_url(value: Any) -> str:
+    value = text(value)
+    if not _is_url(value, {"https"}):
+        raise Invalid("must be an https URL, e.g. https://graph.microsoft.com/v1.0/users.")
+    return value
+
+
+def tenant_list(value: Any) -> tuple[str, ...]:
+    items = tuple(item for item in re.split(r"[\s,]+", text(value)) if item)
+    bad = [item for item in items if not GUID.match(item)]
+    if bad:
+        raise Invalid("must list tenant ids (GUIDs), not " + ", ".join(bad[:3]))
+    return tuple(item.lower() for item in items)
+
+
+def session_type(value: Any) -> Literal["filesystem", "redis"]:
+    value = text(value)
+    if value == "filesystem":
+        return "filesystem"
+    if value == "redis":
+        return "redis"
+    raise Invalid("must be filesystem or redis.")
+
+
+def redis_url(value: Any) -> str:
+    value = text(value)
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise Invalid("must be a redis://, rediss:// (TLS) or unix:// URL.")
+    return value
+
+
+def cookie_secure(value: Any) -> bool | None:
+    """None for auto: decided by REDIRECT_URI's scheme."""
+    if text(value).lower() == "auto":
+        return None
+    try:
+        return boolean(value)
+    except Invalid:
+        raise Invalid("must be auto, true or false.") from None
+
+
+def trusted_proxies(value: Any) -> int:
+    try:
+        return whole_number(value)
+    except Invalid:
+        raise Invalid(
+            "must be a whole number: how many proxies in front of the app set X-Forwarded-* headers (0 if none)."
+        ) from None
+
+
+def sweep_interval(value: Any) -> int:
+    try:
+        return whole_number(value)
+    except Invalid:
+        raise Invalid("must be a whole number of seconds (0: no sweeper).") from None
+
+
+def content_length(value: Any) -> int:
+    number = whole_number(value)
+    if number < 1024:
+        raise Invalid("must be at least 1024 bytes.")
+    return number
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "CLIENT_ID": client_id,
+    "CLIENT_SECRET": client_secret,
+    "AUTHORITY": authority,
+    "REDIRECT_URI": redirect_uri,
+    "SCOPE": scopes,
+    "ENDPOINT": https_url,
+    "ALLOWED_TENANTS": tenant_list,
+    "SECRET_KEY": text,
+    "SESSION_TYPE": session_type,
+    "SESSION_FILE_DIR": text,
+    "REDIS_URL": redis_url,
+    "SESSION_IDLE_TIMEOUT": positive_seconds,
+    "SESSION_ABSOLUTE_TIMEOUT": positive_seconds,
+    "SESSION_SWEEP_INTERVAL": sweep_interval,
+    "TRUSTED_PROXIES": trusted_proxies,
+    "COOKIE_SECURE": cookie_secure,
+    "HTTP_CONNECT_TIMEOUT": positive_number,
+    "HTTP_READ_TIMEOUT": positive_number,
+    "HTTP_TOTAL_TIMEOUT": positive_number,
+    "REQUESTS_CA_BUNDLE": text,
+    "MAX_CONTENT_LENGTH": content_length,
+    "LOCAL_MOCK_AUTHORITY": boolean,
+}
+FIELD_OF = {"SCOPE": "scopes"}
+
+
+def parse(config: Mapping[str, Any], defaults: Mapping[str, str] = DEFAULTS) -> tuple[Settings | None, list[Problem]]:
+    """Settings from config (missing keys take defaults), or None and every problem found."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, parser in PARSERS.items():
+        try:
+            values[FIELD_OF.get(key, key.lower())] = parser(config.get(key, defaults.get(key, "")))
+        except Invalid as invalid:
+            problems.append(Problem(key, str(invalid)))
+    idle, absolute = values.get("session_idle_timeout"), values.get("session_absolute_timeout")
+    if idle and absolute and idle > absolute:
+        problems.append(Problem("SESSION_IDLE_TIMEOUT", "must not be longer than SESSION_ABSOLUTE_TIMEOUT."))
+    if problems:
+        return None, problems
+    if values["cookie_secure"] is None:
+        values["cookie_secure"] = urlsplit(values["redirect_uri"]).scheme == "https"
+    assert {field.name for field in fields(Settings)} == set(values), "every setting has a parser"
+    return Settings(**values), []
