@@ -4,11 +4,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, after_this_request, current_app, redirect, render_template, request, session
+from flask import Blueprint, abort, after_this_request, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .csrf import csrf_ok, csrf_token
 from .redirects import safe_next
+from .sessions import current_session
 
 if TYPE_CHECKING:
     from .extension import EntraSignIn
@@ -51,7 +52,7 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
 
     @bp.post("/logout")
     def logout() -> ResponseReturnValue:
-        signed_in = session.signed_in  # type: ignore[attr-defined]
+        signed_in = current_session().signed_in
         # Nobody signed in: nothing here to protect, and the authority's end-session page is a plain GET anyway.
         if signed_in and not csrf_ok(request.form.get("csrf_token")):
             abort(400, "This sign-out form came from another site or another session. Open the sign-out page again.")

@@ -15,7 +15,7 @@ from collections.abc import MutableMapping
 INDEX = "_index_"  # msal's _ExpiringMapping keeps its expiry index under this key
 
 
-def _is_throttle_key(key) -> bool:
+def _is_throttle_key(key: object) -> bool:
     return isinstance(key, str) and key.startswith("POST ")
 
 

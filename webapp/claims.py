@@ -45,7 +45,7 @@ def _render_rows(rows: tuple) -> Markup:
     return Markup(render_template("claims_table.html", claims=rows))
 
 
-def _display(name, value) -> str:
+def _display(name: str, value: object) -> str:
     if name in TIME_CLAIMS and isinstance(value, (int, float)):
         moment = datetime.fromtimestamp(value, tz=UTC)
         return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({int(value)})"

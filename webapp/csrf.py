@@ -7,12 +7,16 @@ its session lives. It changes with the session (sign-in gives a new one).
 
 import hmac
 
-from flask import current_app, session
+from flask import current_app
+
+from .sessions import EncryptedSessions, current_session
 
 
 def csrf_token() -> str | None:
     """The session's token; None when nobody is signed in."""
-    return current_app.session_interface.csrf_token(session)  # type: ignore[attr-defined]
+    interface = current_app.session_interface
+    assert isinstance(interface, EncryptedSessions)
+    return interface.csrf_token(current_session())
 
 
 def csrf_ok(submitted: object) -> bool:

@@ -31,10 +31,11 @@ from .log_hygiene import redact_logs
 from .outbound import TimeoutSession
 from .pending_sign_in import PendingSignIns
 from .redirects import safe_next
+from .refresh_coalescing import CoalescingHttpClient
 from .sealing import DerivedKeys
 from .security import install_security_headers, origin_of
 from .session_store import open_store
-from .sessions import EncryptedSessions
+from .sessions import EncryptedSessions, current_session
 from .settings import DEFAULTS, Problem, Settings, parse
 from .signin import SignIn
 
@@ -100,8 +101,6 @@ class EntraSignIn:
         )
         self.metadata = AuthorityMetadata(settings.authority, http)
         validator = IdTokenValidator(self.metadata, settings.client_id, settings.allowed_tenants)
-        from .refresh_coalescing import CoalescingHttpClient
-
         token_client = CoalescingHttpClient(http, wait_seconds=settings.http_total_timeout + 1)
         auth = Auth(
             session={},
@@ -154,10 +153,7 @@ class EntraSignIn:
 
 
 def _signed_in() -> bool:
-    from flask import session
-
-    check = getattr(session, "signed_in_or_false", None)
-    return bool(check()) if check else False
+    return current_session().signed_in_or_false()
 
 
 def extension() -> EntraSignIn:

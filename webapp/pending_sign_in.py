@@ -15,7 +15,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import Request, Response
+from flask import Request
+from werkzeug.wrappers import Response
 
 from .sealing import NONCE_BYTES, b64, unb64
 

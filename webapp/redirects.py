@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 
-def safe_next(target, default="/") -> str:
+def safe_next(target: object, default: str = "/") -> str:
     """Return target when it is a path on this site, else default."""
     if not target or not isinstance(target, str) or len(target) > 2048:
         return default

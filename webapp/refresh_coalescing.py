@@ -11,48 +11,51 @@ rejected it (forget()).
 import hashlib
 import threading
 import time
+from typing import Any
+
+import requests
 
 REUSE_SECONDS = 30
 
 
 class _Flight:
-    def __init__(self, token_hash):
+    def __init__(self, token_hash: str):
         self.token_hash = token_hash
         self.done = threading.Event()
-        self.response = None
-        self.finished_at = None
+        self.response: requests.Response | None = None
+        self.finished_at: float | None = None
 
 
 class CoalescingHttpClient:
     """MSAL's http_client: refresh-token POSTs coalesced by refresh token; every other call passes through."""
 
-    def __init__(self, http, wait_seconds: float):
+    def __init__(self, http: requests.Session, wait_seconds: float):
         self._http = http
         self._wait_seconds = wait_seconds  # a waiter gives up (and posts itself) after the leader's timeouts
         self._lock = threading.Lock()
-        self._flights = {}
+        self._flights: dict[str, _Flight] = {}
 
-    def get(self, *args, **kwargs):
+    def get(self, *args: Any, **kwargs: Any) -> requests.Response:
         return self._http.get(*args, **kwargs)
 
-    def post(self, url, data=None, **kwargs):
+    def post(self, url: str, data: Any = None, **kwargs: Any) -> requests.Response:
         if not (isinstance(data, dict) and data.get("grant_type") == "refresh_token" and data.get("refresh_token")):
             return self._http.post(url, data=data, **kwargs)
         token_hash = _hash(data["refresh_token"])
         key = _hash(repr((url, data.get("client_id"), data.get("scope"), token_hash)))
         with self._lock:
             self._forget_finished(time.monotonic())
-            flight = self._flights.get(key)
-            leading = flight is None
-            if leading:
+            existing = self._flights.get(key)
+            if existing is None:
                 flight = self._flights[key] = _Flight(token_hash)
-        if leading:
+        if existing is None:
             return self._lead(key, flight, url, data, kwargs)
+        flight = existing
         if flight.done.wait(self._wait_seconds) and flight.response is not None:
             return flight.response
         return self._http.post(url, data=data, **kwargs)  # the leader failed to get any answer: try ourselves
 
-    def _lead(self, key, flight, url, data, kwargs):
+    def _lead(self, key: str, flight: _Flight, url: str, data: Any, kwargs: dict[str, Any]) -> requests.Response:
         try:
             flight.response = self._http.post(url, data=data, **kwargs)
             return flight.response
@@ -63,14 +66,14 @@ class CoalescingHttpClient:
                     self._flights.pop(key, None)
             flight.done.set()
 
-    def forget(self, refresh_token: str):
+    def forget(self, refresh_token: str) -> None:
         """Stop reusing answers to this refresh token (the app rejected what came back)."""
         token_hash = _hash(refresh_token)
         with self._lock:
             for key in [key for key, flight in self._flights.items() if flight.token_hash == token_hash]:
                 del self._flights[key]
 
-    def _forget_finished(self, now):
+    def _forget_finished(self, now: float) -> None:
         stale = [
             key
             for key, flight in self._flights.items()

@@ -15,8 +15,9 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
+import flask
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 
@@ -82,6 +83,11 @@ class ServerSession(SessionMixin):
             return self.signed_in
         except StoreUnavailable:
             return False
+
+
+def current_session() -> ServerSession:
+    """This request's session, typed (Flask's `session` proxy forwards to it)."""
+    return cast(ServerSession, flask.session)
 
 
 class EncryptedSessions(SessionInterface):

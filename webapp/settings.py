@@ -322,7 +322,8 @@ def parse(config: Mapping[str, Any], defaults: Mapping[str, str] = DEFAULTS) -> 
     problems: list[Problem] = []
     for key, parser in PARSERS.items():
         try:
-            values[FIELD_OF.get(key, key.lower())] = parser(config.get(key, defaults.get(key, "")))
+            value = config.get(key)  # None: unset (Flask's own config holds None for e.g. MAX_CONTENT_LENGTH)
+            values[FIELD_OF.get(key, key.lower())] = parser(defaults.get(key, "") if value is None else value)
         except Invalid as invalid:
             problems.append(Problem(key, str(invalid)))
     idle, absolute = values.get("session_idle_timeout"), values.get("session_absolute_timeout")

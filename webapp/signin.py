@@ -10,17 +10,18 @@ import logging
 import secrets
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import msal
 import requests
-from flask import Request, Response, session
+from flask import Request, session
+from werkzeug.wrappers import Response
 
 from .errors import NeedsSignIn, SignInFailure
 from .id_token import IdTokenRejected
 from .identity_seam import Auth
 from .pending_sign_in import PendingSignIns
-from .sessions import EncryptedSessions, ServerSession
+from .sessions import EncryptedSessions, current_session
 
 log = logging.getLogger(__name__)
 # msal recommends response_mode=form_post on every flow; identity's redirect view only takes GET (query).
@@ -80,7 +81,7 @@ class SignIn:
                     "(expired, tampered, or sealed by a server with another SECRET_KEY)"
                 )
                 raise SignInFailure(400, "sign_in_state_lost", "The sign-in started in this browser could not be read.")
-            if not self.pending.any_pending(request) and not session.signed_in:  # type: ignore[attr-defined]
+            if not self.pending.any_pending(request) and not current_session().signed_in:
                 log.warning("sign-in response with no usable sign-in pending in this browser (expired, or never here)")
                 raise SignInFailure(400, "sign_in_state_lost", "No sign-in was pending in this browser.")
             log.warning("sign-in response whose state matches no pending sign-in (forged, replayed or stale)")
@@ -103,14 +104,12 @@ class SignIn:
             raise SignInFailure.from_result(400, result)
         if "next_link" not in result or not user:  # identity's silent no-op; the checks above make it unreachable
             raise SignInFailure(400, "state_mismatch", "The sign-in could not be matched to this browser.")
-        current = session._get_current_object()  # type: ignore[attr-defined]
-        assert isinstance(current, ServerSession)
-        self.sessions.begin(current, flow, user)
+        self.sessions.begin(current_session(), flow, user)
         return str(result.get("next_link") or "/")
 
     def user(self) -> dict[str, Any] | None:
         """The signed-in user's ID-token claims, or None."""
-        if not session.signed_in:  # type: ignore[attr-defined]
+        if not current_session().signed_in:
             return None
         with _authority_calls():
             claims = self._auth.get_user()
@@ -118,7 +117,7 @@ class SignIn:
 
     def access_token(self, scopes: list[str] | None = None) -> str:
         """An access token, from the cache or by refresh; NeedsSignIn if neither works."""
-        if not session.signed_in:  # type: ignore[attr-defined]
+        if not current_session().signed_in:
             raise NeedsSignIn("not signed in")
         with _authority_calls():
             result = self._auth.get_token_for_user(scopes or self.scopes)
@@ -132,13 +131,13 @@ class SignIn:
 
     def sign_out(self) -> str | None:
         """End the user's session everywhere (StoreUnavailable if that failed); return a logout_hint, if any."""
-        current = session._get_current_object()  # type: ignore[attr-defined]
+        current = current_session()
         hint = current.meta.get("login_hint") if current.signed_in else None
         self.sessions.end(current)
         return hint if isinstance(hint, str) and hint else None
 
 
-def _single_values(args: Mapping[str, Any]) -> dict[str, str]:
+def _single_values(args: Mapping[str, Any]) -> dict[str, Any]:
     return {key: args.get(key) for key in args}
 
 
@@ -148,7 +147,7 @@ class _authority_calls:
     def __enter__(self) -> "_authority_calls":
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is None:
             return False
         if isinstance(exc, IdTokenRejected):

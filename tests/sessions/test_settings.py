@@ -44,7 +44,15 @@ def test_malformed_lifetime_still_starts_the_app_on_the_configuration_page(tmp_p
 
 
 @pytest.mark.parametrize(
-    "key", ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SESSION_SWEEP_INTERVAL", "TRUSTED_PROXIES"]
+    "key",
+    [
+        "SESSION_IDLE_TIMEOUT",
+        "SESSION_ABSOLUTE_TIMEOUT",
+        "SESSION_SWEEP_INTERVAL",
+        "TRUSTED_PROXIES",
+        "HTTP_TOTAL_TIMEOUT",
+        "MAX_CONTENT_LENGTH",
+    ],
 )
 def test_setting_is_documented(key):
     root = Path(__file__).resolve().parents[2]
