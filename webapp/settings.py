@@ -1,6 +1,6 @@
 """Typed settings, parsed once: each parser turns a setting's text into its value or names what is wrong.
 
-Layers, in order: DEFAULTS below, then the environment, then overrides (tests use these). Everything
+Layers, in order: DEFAULTS (defaults.py), then the environment, then overrides (tests use these). Everything
 after `parse` receives typed values; a setting that cannot work is a `Problem`, shown on the configuration page.
 """
 
@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from .defaults import DEFAULTS
+
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -18,46 +20,6 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 PLACEHOLDERS = ("00001111-aaaa-2222-bbbb-3333cccc4444", "aaaabbbb-0000-cccc-1111-dddd2222eeee", "Enter_the_")
 # Paths the sign-in blueprint serves itself: the redirect URI cannot be one of them.
 SIGN_IN_PATHS = frozenset({"/login", "/logout", "/logout/frontchannel"})
-
-DEFAULTS: dict[str, str] = {
-    "CLIENT_ID": "",
-    "CLIENT_SECRET": "",
-    "AUTHORITY": "",
-    "REDIRECT_URI": "http://localhost:5000/getAToken",
-    # Space-separated; openid, profile and offline_access are added by MSAL itself.
-    "SCOPE": "User.ReadBasic.All",
-    "ENDPOINT": "https://graph.microsoft.com/v1.0/users",
-    # Tenant ids (GUIDs, comma or space separated) allowed to sign in through a multi-tenant AUTHORITY.
-    "ALLOWED_TENANTS": "",
-    "SECRET_KEY": "",
-    # "filesystem" (one machine) or "redis" (several servers).
-    "SESSION_TYPE": "filesystem",
-    "SESSION_FILE_DIR": "",  # empty: <instance folder>/sessions
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-    # Seconds. Idle: a session unused this long ends (8 h: longer than an access token's 60-90 min, so nobody is
-    # dropped while their token is still good). Absolute: this long after sign-in the user signs in again, however
-    # active (7 days: well inside the refresh token's 90-day window, and a bound on what a stolen cookie is worth).
-    "SESSION_IDLE_TIMEOUT": "28800",
-    "SESSION_ABSOLUTE_TIMEOUT": "604800",
-    # Seconds between deletions of expired session files by each server process; 0 leaves it to a scheduled
-    # `flask sessions-sweep` instead.
-    "SESSION_SWEEP_INTERVAL": "900",
-    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host/-Port (0: trust none).
-    "TRUSTED_PROXIES": "0",
-    # auto: Secure cookies (named __Host-session) when REDIRECT_URI is https; or true / false.
-    "COOKIE_SECURE": "auto",
-    # Seconds; connect and read (between two packets) timeouts for every outbound call.
-    "HTTP_CONNECT_TIMEOUT": "3.05",
-    "HTTP_READ_TIMEOUT": "10",
-    # Seconds; the most one outbound call may take in all (connect, headers and the whole body).
-    "HTTP_TOTAL_TIMEOUT": "15",
-    # Bytes a request body may hold; larger ones get a 413 page before anything parses them.
-    "MAX_CONTENT_LENGTH": "16384",
-    # A PEM bundle to trust for Entra and Graph (the demo and tests trust the mock's throwaway CA this way).
-    "REQUESTS_CA_BUNDLE": "",
-    # Set by the local demo entry point so pages can say they run against the mock authority.
-    "LOCAL_MOCK_AUTHORITY": "",
-}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,41 @@
+"""Every setting's default, as the text a `.env` line would hold; each one explained (.env.sample says the same)."""
+
+DEFAULTS: dict[str, str] = {
+    "CLIENT_ID": "",
+    "CLIENT_SECRET": "",
+    "AUTHORITY": "",
+    "REDIRECT_URI": "http://localhost:5000/getAToken",
+    # Space-separated; openid, profile and offline_access are added by MSAL itself.
+    "SCOPE": "User.ReadBasic.All",
+    "ENDPOINT": "https://graph.microsoft.com/v1.0/users",
+    # Tenant ids (GUIDs, comma or space separated) allowed to sign in through a multi-tenant AUTHORITY.
+    "ALLOWED_TENANTS": "",
+    "SECRET_KEY": "",
+    # "filesystem" (one machine) or "redis" (several servers).
+    "SESSION_TYPE": "filesystem",
+    "SESSION_FILE_DIR": "",  # empty: <instance folder>/sessions
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    # Seconds. Idle: a session unused this long ends (8 h: longer than an access token's 60-90 min, so nobody is
+    # dropped while their token is still good). Absolute: this long after sign-in the user signs in again, however
+    # active (7 days: well inside the refresh token's 90-day window, and a bound on what a stolen cookie is worth).
+    "SESSION_IDLE_TIMEOUT": "28800",
+    "SESSION_ABSOLUTE_TIMEOUT": "604800",
+    # Seconds between deletions of expired session files by each server process; 0 leaves it to a scheduled
+    # `flask sessions-sweep` instead.
+    "SESSION_SWEEP_INTERVAL": "900",
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host/-Port (0: trust none).
+    "TRUSTED_PROXIES": "0",
+    # auto: Secure cookies (named __Host-session) when REDIRECT_URI is https; or true / false.
+    "COOKIE_SECURE": "auto",
+    # Seconds; connect and read (between two packets) timeouts for every outbound call.
+    "HTTP_CONNECT_TIMEOUT": "3.05",
+    "HTTP_READ_TIMEOUT": "10",
+    # Seconds; the most one outbound call may take in all (connect, headers and the whole body).
+    "HTTP_TOTAL_TIMEOUT": "15",
+    # Bytes a request body may hold; larger ones get a 413 page before anything parses them.
+    "MAX_CONTENT_LENGTH": "16384",
+    # A PEM bundle to trust for Entra and Graph (the demo and tests trust the mock's throwaway CA this way).
+    "REQUESTS_CA_BUNDLE": "",
+    # Set by the local demo entry point so pages can say they run against the mock authority.
+    "LOCAL_MOCK_AUTHORITY": "",
+}
