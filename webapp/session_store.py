@@ -88,71 +88,56 @@ class FileStore:
                 os.close(fd)
 
     def replace(self, key: str, blob: bytes, ttl: int) -> bool:
-        try:
-            with _errors():
-                fd = os.open(self._path(key, ".s"), os.O_RDWR)
-        except FileNotFoundError:
-            return False
-        try:
-            with _errors():
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                if os.fstat(fd).st_nlink == 0:  # deleted while we waited for the lock
-                    return False
-                os.ftruncate(fd, 0)
-                _write_all(fd, blob)
-                return True
-        finally:
-            os.close(fd)
+        with self._locked(key, ".s", os.O_RDWR) as fd:
+            if fd is None:  # deleted, before or while we waited for the lock
+                return False
+            os.ftruncate(fd, 0)
+            _write_all(fd, blob)
+            return True
 
     def delete(self, key: str) -> None:
-        path = self._path(key, ".s")
-        try:
-            with _errors():
-                fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return
-        try:
-            with _errors():
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-        finally:
-            os.close(fd)
+        with self._locked(key, ".s", os.O_RDONLY) as fd:
+            if fd is not None:
+                os.unlink(self._path(key, ".s"))
 
     def index_add(self, index: str, key: str) -> None:
-        with _errors():
-            fd = os.open(self._path(index, ".i"), os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        while True:
+            with self._locked(index, ".i", os.O_RDWR | os.O_CREAT) as fd:
+                if fd is None:  # emptied and deleted while we waited: add to the next file of that name
+                    continue
                 # Drop members that ended meanwhile, so an index holds at most the user's live sessions.
                 members = [k for k in _read_lines(fd) if os.path.exists(self._path(k, ".s")) and k != key]
                 _rewrite(fd, [*members, key])
-            finally:
-                os.close(fd)
+                return
 
     def index_members(self, index: str) -> list[str]:
-        try:
-            with _errors(), open(self._path(index, ".i"), "rb") as file:
-                fcntl.flock(file, fcntl.LOCK_SH)
-                return _read_lines(file.fileno())
-        except FileNotFoundError:
-            return []
+        with self._locked(index, ".i", os.O_RDONLY, fcntl.LOCK_SH) as fd:
+            return [] if fd is None else _read_lines(fd)
 
     def index_discard(self, index: str, keys: list[str]) -> None:
-        path = self._path(index, ".i")
+        with self._locked(index, ".i", os.O_RDWR) as fd:
+            if fd is None:
+                return
+            members = [k for k in _read_lines(fd) if k not in keys]
+            if members:
+                _rewrite(fd, members)
+            else:
+                os.unlink(self._path(index, ".i"))
+
+    @contextlib.contextmanager
+    def _locked(self, name: str, suffix: str, flags: int, lock: int = fcntl.LOCK_EX) -> Iterator[int | None]:
+        """The file, open and locked; None when it does not exist, or was unlinked while we waited for the lock
+        (whoever unlinks holds the lock, so a file found still linked under the lock is the live one)."""
         try:
             with _errors():
-                fd = os.open(path, os.O_RDWR)
+                fd = os.open(self._path(name, suffix), flags, 0o600)
         except FileNotFoundError:
+            yield None
             return
         try:
             with _errors():
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                members = [k for k in _read_lines(fd) if k not in keys]
-                if members:
-                    _rewrite(fd, members)
-                else:
-                    os.unlink(path)
+                fcntl.flock(fd, lock)
+                yield None if os.fstat(fd).st_nlink == 0 else fd
         finally:
             os.close(fd)
 
