@@ -1,8 +1,7 @@
 """Sign in with Microsoft for Flask: the `EntraSignIn` extension, `login_required` and `current_user`."""
 
-from .errors import NeedsSignIn, SignInFailure
+from .errors import GraphFailure, NeedsSignIn, SignInFailure
 from .extension import EntraSignIn, current_user, login_required
-from .graph import GraphFailure
 from .settings import Settings
 
 __all__ = ["EntraSignIn", "GraphFailure", "NeedsSignIn", "Settings", "SignInFailure", "current_user", "login_required"]

@@ -83,6 +83,43 @@ class SignInFailure(Exception):
         }
 
 
+class IdTokenRejected(Exception):
+    """The ID token failed validation. Deliberately not a ValueError, which identity would swallow."""
+
+    def __init__(self, reason: str, error: str = "invalid_id_token"):
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+GRAPH_PLAIN_WORDS = {
+    400: "Microsoft Graph did not accept the request.",
+    401: "Microsoft Graph did not accept your access token. Signing in again usually fixes this.",
+    403: "You or this app lack the permission Microsoft Graph needs for this (e.g. User.ReadBasic.All).",
+    404: "Microsoft Graph did not find what was asked for.",
+    429: "Microsoft Graph is throttling requests.",
+    503: "Microsoft Graph is temporarily unavailable.",
+    504: "Microsoft Graph did not answer in time.",
+}
+
+
+@dataclass(eq=False)  # exceptions must stay hashable
+class GraphFailure(Exception):
+    """A Graph call that did not give data, ready to show to the user."""
+
+    status: int
+    code: str
+    message: str
+    request_id: str | None = None
+    retry_after: int | None = None
+
+    @property
+    def plain_words(self) -> str:
+        if self.status >= 500 and self.status not in GRAPH_PLAIN_WORDS:
+            return "Microsoft Graph had a problem answering."
+        return GRAPH_PLAIN_WORDS.get(self.status, "Microsoft Graph answered with an error.")
+
+
 class NeedsSignIn(Exception):
     """The user must go through the authority again (not signed in, or the tokens can no longer be refreshed)."""
 

@@ -5,44 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from .errors import GraphFailure
 from .outbound import ResponseTooLarge
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 503)
 MAX_RETRY_WAIT = 2.0  # seconds a worker may wait in total for Retry-After before giving up
-
-PLAIN_WORDS = {
-    400: "Microsoft Graph did not accept the request.",
-    401: "Microsoft Graph did not accept your access token. Signing in again usually fixes this.",
-    403: "You or this app lack the permission Microsoft Graph needs for this (e.g. User.ReadBasic.All).",
-    404: "Microsoft Graph did not find what was asked for.",
-    429: "Microsoft Graph is throttling requests.",
-    503: "Microsoft Graph is temporarily unavailable.",
-    504: "Microsoft Graph did not answer in time.",
-}
-
-
-@dataclass(eq=False)  # exceptions must stay hashable
-class GraphFailure(Exception):
-    """A Graph call that did not give data, ready to show to the user."""
-
-    status: int
-    code: str
-    message: str
-    request_id: str | None = None
-    retry_after: int | None = None
-
-    @property
-    def plain_words(self) -> str:
-        if self.status >= 500 and self.status not in PLAIN_WORDS:
-            return "Microsoft Graph had a problem answering."
-        return PLAIN_WORDS.get(self.status, "Microsoft Graph answered with an error.")
 
 
 class GraphClient:

@@ -16,19 +16,12 @@ import jwt
 import msal
 import requests
 
+from .errors import IdTokenRejected
+
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW = 120  # seconds of leeway for exp/nbf/iat between us and the authority
 GUID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
-
-
-class IdTokenRejected(Exception):
-    """The ID token failed validation. Deliberately not a ValueError, which identity would swallow."""
-
-    def __init__(self, reason: str, error: str = "invalid_id_token"):
-        super().__init__(reason)
-        self.reason = reason
-        self.error = error
 
 
 class IdTokenValidator:

@@ -6,9 +6,8 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from .claims import claims_table
-from .errors import NeedsSignIn
+from .errors import GraphFailure, NeedsSignIn
 from .extension import EntraSignIn, current_user, login_required
-from .graph import GraphFailure
 
 USER_COLUMNS = (
     ("displayName", "Display name"),

@@ -17,8 +17,7 @@ import requests
 from flask import Request, session
 from werkzeug.wrappers import Response
 
-from .errors import NeedsSignIn, SignInFailure
-from .id_token import IdTokenRejected
+from .errors import IdTokenRejected, NeedsSignIn, SignInFailure
 from .identity_seam import Auth
 from .pending_sign_in import PendingSignIns
 from .sessions import EncryptedSessions, current_session

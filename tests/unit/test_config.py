@@ -24,6 +24,14 @@ def test_good_settings_have_no_problems():
         ("AUTHORITY", "https://login.example.test"),
         ("REDIRECT_URI", "getAToken"),
         ("REDIRECT_URI", "http://localhost:5000/"),
+        # Paths the sign-in pages serve themselves: the callback would never be reached.
+        ("REDIRECT_URI", "http://localhost:5000/login"),
+        ("REDIRECT_URI", "http://localhost:5000/logout"),
+        ("REDIRECT_URI", "http://localhost:5000/logout/"),
+        ("REDIRECT_URI", "http://localhost:5000/logout/frontchannel"),
+        ("REDIRECT_URI", "http://localhost:5000/cb/<int:x>"),
+        ("AUTHORITY", "https://login.example.test/tenant?x=1"),
+        ("AUTHORITY", "https://login.example.test/tenant#f"),
         ("SCOPE", "User.Read openid"),
         ("ENDPOINT", "graph"),
         ("SESSION_TYPE", "memcached"),
@@ -55,6 +63,22 @@ def test_unconfigured_app_starts_and_lists_what_to_fix(tmp_path):
             assert setting.encode() in response.data
     with app.test_client().get("/static/style.css") as stylesheet:
         assert stylesheet.status_code == 200
+
+
+def test_redirect_uri_on_an_app_page_is_named(tmp_path):
+    # /call_api is the app's own page, not the sign-in blueprint's: create_app itself must refuse it.
+    app = create_app(
+        {
+            **GOOD_SETTINGS,
+            "REDIRECT_URI": "http://localhost:5000/call_api",
+            "SECRET_KEY": "k",
+            "SESSION_FILE_DIR": str(tmp_path),
+        }
+    )
+    for path in ("/", "/login", "/call_api"):
+        response = app.test_client().get(path)
+        assert response.status_code == 503, (path, response.status_code)
+        assert b"REDIRECT_URI" in response.data and b"/call_api" in response.data
 
 
 def test_environment_overrides_defaults():

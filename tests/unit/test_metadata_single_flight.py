@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from tests.unit.local_upstream import Handler, Stopwatch, upstream
+from tests.support.local_upstream import Handler, Stopwatch, upstream
 from webapp.discovery import AuthorityMetadata
 from webapp.outbound import TimeoutSession
 
@@ -122,7 +122,7 @@ def test_cold_readers_waiting_on_a_dripping_fetch_are_bounded(server):
 
 
 def test_keys_refresh_in_flight_does_not_block_readers_of_known_keys(server):
-    from tests.unit.test_upstream_garbage import rsa_jwk
+    from tests.support.local_upstream import rsa_jwk
 
     jwk, _ = rsa_jwk("k1")
     serve_metadata(server)

@@ -9,7 +9,7 @@ import msal
 import pytest
 import requests
 
-from tests.unit.local_upstream import Handler, Stopwatch, upstream
+from tests.support.local_upstream import Handler, Stopwatch, upstream
 from webapp.outbound import DeadlineExceeded, ResponseTooLarge, TimeoutSession
 from webapp.refresh_coalescing import CoalescingHttpClient
 

@@ -10,24 +10,17 @@ import uuid
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.unit.local_upstream import deeply_nested, upstream
+from tests.support.local_upstream import deeply_nested, rsa_jwk, upstream
 from webapp.discovery import AuthorityMetadata
-from webapp.graph import GraphClient, GraphFailure
-from webapp.id_token import IdTokenRejected, IdTokenValidator
+from webapp.errors import GraphFailure, IdTokenRejected
+from webapp.graph import GraphClient
+from webapp.id_token import IdTokenValidator
 from webapp.outbound import TimeoutSession
 
 DISCOVERY = "/tenant/v2.0/.well-known/openid-configuration"
 CLIENT_ID = str(uuid.uuid4())
 TENANT = str(uuid.uuid4())
-
-
-def rsa_jwk(kid: str):
-    """(public JWK dict, private key) for a fresh RSA key."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
-    return {**jwk, "kid": kid, "use": "sig"}, private
 
 
 @pytest.fixture

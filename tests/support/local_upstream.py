@@ -16,7 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import jwt
 import trustme
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 Route = Callable[["Handler"], None]
 
@@ -150,3 +152,10 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.monotonic() - self.started
+
+
+def rsa_jwk(kid: str):
+    """(public JWK dict, private key) for a fresh RSA key."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    return {**jwk, "kid": kid, "use": "sig"}, private
