@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, make_response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from . import tokens
 from .errors import EntraError, with_query
 from .models import AuthCode, PendingAuthorization
 from .runtime import check_tenant, current_state, is_multi_tenant
 from .uris import redirect_uri_registered
+from .users import DemoUser
 
 bp = Blueprint("authorize", __name__)
 
@@ -29,7 +31,7 @@ def redirect_target() -> tuple[str, str | None]:
     if "authorize_target" in g:
         return g.authorize_target
     state, args = current_state(), request.args
-    tenant = request.view_args.get("tenant", "")
+    tenant = (request.view_args or {}).get("tenant", "")
     g.client_id = client_id = args.get("client_id")
     try:
         check_tenant(tenant)
@@ -59,11 +61,11 @@ def redirect_target() -> tuple[str, str | None]:
     return g.authorize_target
 
 
-def _issue_code_redirect(pending: PendingAuthorization, user_oid: str):
+def _issue_code_redirect(pending: PendingAuthorization, user_oid: str) -> BaseResponse:
     """Sign the account into the mock's browser session for this app, and send the app a code."""
     state = current_state()
     cookie, account = state.sessions.sign_in(request.cookies.get(SSO_COOKIE), user_oid, pending.client_id)
-    code = state.add_code(
+    code = state.grants.add_code(
         AuthCode(
             client_id=pending.client_id,
             redirect_uri=pending.redirect_uri,
@@ -134,11 +136,12 @@ def _validated_request(tenant: str) -> tuple[PendingAuthorization, str | None]:
     return pending, prompt
 
 
-def _silent_account(pending: PendingAuthorization):
+def _silent_account(pending: PendingAuthorization) -> DemoUser:
     """prompt=none: the browser session's account (the hinted one when several are signed in)."""
     state = current_state()
-    users = [state.find_user(a.user_oid) for a in state.sessions.accounts(request.cookies.get(SSO_COOKIE))]
-    users = [u for u in users if u is not None]
+    accounts = state.sessions.accounts(request.cookies.get(SSO_COOKIE))
+    found = [state.find_user(a.user_oid) for a in accounts]
+    users = [u for u in found if u is not None]
     hint = (pending.login_hint or "").lower()
     if hint:
         users = [u for u in users if u.upn.lower() == hint]
@@ -158,13 +161,13 @@ def _silent_account(pending: PendingAuthorization):
 
 
 @bp.get("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize")
-def authorize(tenant: str):
+def authorize(tenant: str) -> BaseResponse:
     """Validate an authorization request and show the account picker (or answer prompt=none)."""
     pending, prompt = _validated_request(tenant)
     if prompt == "none":
         return _issue_code_redirect(pending, _silent_account(pending).oid)
     state = current_state()
-    ctx = state.add_pending(pending)
+    ctx = state.grants.add_pending(pending)
     users = _users_for(tenant)
     hinted = None
     if pending.login_hint:
@@ -177,7 +180,7 @@ def authorize(tenant: str):
     return make_response(html, 200)
 
 
-def _users_for(tenant: str) -> list:
+def _users_for(tenant: str) -> list[DemoUser]:
     """Who may sign in at this authority: everyone at common/organizations, else the tenant's own users."""
     state = current_state()
     if is_multi_tenant(tenant):
@@ -188,10 +191,10 @@ def _users_for(tenant: str) -> list:
 
 @bp.post("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize_pick")
 @bp.post("/<tenant>/oauth2/v2.0/authorize/pick", endpoint="authorize_pick")
-def authorize_pick(tenant: str):
+def authorize_pick(tenant: str) -> BaseResponse:
     """The picker's form post: issue a code for the chosen account, or redirect a cancel."""
     state = current_state()
-    pending = state.take_pending(request.form.get("ctx", ""))
+    pending = state.grants.take_pending(request.form.get("ctx", ""))
     if pending is None:
         raise _page_error(
             90014,

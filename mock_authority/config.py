@@ -6,6 +6,7 @@ import dataclasses
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from .users import DemoUser, seed_users
 
@@ -31,19 +32,30 @@ class MockConfig:
     code_lifetime: int = 600
     graph_latency: float = 0.0
 
-    def resolved(self) -> MockConfig:
+    def resolved(self) -> ResolvedConfig:
         """Fill in generated tenant/client ids, secret and demo users (never real values)."""
-        return dataclasses.replace(
-            self,
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(MockConfig)}
+        fields.update(
             client_id=self.client_id or str(uuid.uuid4()),
             client_secret=self.client_secret or secrets.token_urlsafe(32),
             tenant_id=self.tenant_id or str(uuid.uuid4()),
             redirect_uris=tuple(self.redirect_uris),
             users=tuple(self.users) if self.users is not None else seed_users(),
         )
+        return ResolvedConfig(**fields)
 
 
-def config_from(config: MockConfig | None = None, **overrides) -> MockConfig:
+@dataclass(frozen=True, kw_only=True)
+class ResolvedConfig(MockConfig):
+    """A MockConfig whose ids, secret and users are filled in: what a running mock (MockState) holds."""
+
+    client_id: str
+    client_secret: str
+    tenant_id: str
+    users: tuple[DemoUser, ...]
+
+
+def config_from(config: MockConfig | None = None, **overrides: Any) -> MockConfig:
     """Merge keyword overrides (MockConfig field names only) into a config."""
     known = {f.name for f in dataclasses.fields(MockConfig)}
     unknown = set(overrides) - known

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from .faults import describe
 from .runtime import current_state
@@ -12,12 +13,12 @@ from .runtime import current_state
 bp = Blueprint("control", __name__, url_prefix="/_mock")
 
 
-def _body() -> dict:
+def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
 
 
-def _bad_request(message: str):
+def _bad_request(message: str) -> tuple[Response, int]:
     return jsonify({"error": "bad_request", "message": message}), 400
 
 

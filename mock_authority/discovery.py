@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from .errors import json_response
 from .runtime import check_tenant, current_state, current_urls, is_multi_tenant
@@ -36,13 +36,13 @@ V2_CLAIMS = [
 ]
 
 
-def discovery_document(tenant: str, version: str) -> dict:
+def discovery_document(tenant: str, version: str) -> dict[str, object]:
     """The metadata at /<tenant>[/v2.0]/.well-known/openid-configuration, in Entra's key order."""
     urls = current_urls()
     v2 = version == "2.0"
     back, front = f"{urls.base_url}/{tenant}", f"{urls.front_url}/{tenant}"
     oauth2 = "oauth2/v2.0" if v2 else "oauth2"
-    doc = {
+    doc: dict[str, object] = {
         "token_endpoint": f"{back}/{oauth2}/token",
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "jwks_uri": f"{back}/discovery/v2.0/keys" if v2 else f"{back}/discovery/keys",
@@ -86,14 +86,14 @@ def discovery_document(tenant: str, version: str) -> dict:
 
 
 @bp.get("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="discovery_v2")
-def discovery_v2(tenant: str):
+def discovery_v2(tenant: str) -> Response:
     """OpenID Provider metadata, v2.0."""
     check_tenant(tenant)
     return json_response(discovery_document(tenant, "2.0"), 200, DISCOVERY_HEADERS)
 
 
 @bp.get("/<tenant>/.well-known/openid-configuration", endpoint="discovery_v1")
-def discovery_v1(tenant: str):
+def discovery_v1(tenant: str) -> Response:
     """OpenID Provider metadata, v1.0 (what identity reads for its end_session_endpoint)."""
     check_tenant(tenant)
     return json_response(discovery_document(tenant, "1.0"), 200, DISCOVERY_HEADERS)
@@ -101,7 +101,7 @@ def discovery_v1(tenant: str):
 
 @bp.get("/<tenant>/discovery/v2.0/keys", endpoint="jwks")
 @bp.get("/<tenant>/discovery/keys", endpoint="jwks_v1")
-def jwks(tenant: str):
+def jwks(tenant: str) -> Response:
     """The signing keys; keys served at common/organizations carry the issuer template."""
     check_tenant(tenant)
     issuer = current_urls().issuer_at(tenant)

@@ -10,8 +10,10 @@ import datetime
 import json
 import urllib.parse
 import uuid
+from collections.abc import Mapping
 
 from flask import Flask, Response, make_response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 TOKEN_HEADERS = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 GRAPH_WWW_AUTHENTICATE = (
@@ -46,16 +48,16 @@ class EntraError(Exception):
         text: str,
         *,
         status: int = 400,
-        headers: dict | None = None,
-        extra: dict | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, object] | None = None,
         page: bool = False,
         redirect: tuple[str, str | None] | None = None,
         subcode: str | None = None,
     ) -> None:
         super().__init__(f"AADSTS{code}: {text}")
         self.error, self.code, self.text, self.status = error, code, text, status
-        self.headers = headers or {}
-        self.extra = extra or {}
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
         self.page, self.redirect, self.subcode = page, redirect, subcode
 
 
@@ -98,7 +100,7 @@ def entra_error_fields(now: float, error: str, code: int, text: str, error_uri_b
     }
 
 
-def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
+def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """JSON with Entra's content type."""
     response = Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
     for name, value in (headers or {}).items():
@@ -106,13 +108,13 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
     return response
 
 
-def with_query(uri: str, params: dict) -> str:
+def with_query(uri: str, params: Mapping[str, str | None]) -> str:
     """Append parameters (None values dropped) to a URI that may already carry a query."""
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
     return f"{uri}{'&' if '?' in uri else '?'}{query}"
 
 
-def render_entra_error(exc: EntraError):
+def render_entra_error(exc: EntraError) -> BaseResponse:
     """The one place an EntraError becomes a response."""
     from .runtime import current_state, current_urls
 

@@ -7,14 +7,20 @@ for the after-request half, which sends the answer one byte at a time."""
 from __future__ import annotations
 
 import errno
+import threading
 import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, g, request
 
 from .authorize import CANCEL, redirect_target
 from .errors import EntraError, GraphError
-from .faults import Fault
+from .faults import DripProgress, Fault
 from .runtime import current_state
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 # Request endpoint name -> fault family (state.enqueue_fault's endpoint).
 FAMILIES = {
@@ -49,7 +55,7 @@ TOKEN_ERRORS = {
 AUTHORIZE_ERRORS = {"server_error": (50000, SERVICE_TEXT), "interaction_required": (50076, MFA_TEXT)}
 
 
-def _retry_after(fault: Fault, default_when: bool) -> dict:
+def _retry_after(fault: Fault, default_when: bool) -> dict[str, str]:
     if "retry_after" in fault.params or default_when:
         return {"Retry-After": str(int(fault.params.get("retry_after", 5)))}
     return {}
@@ -87,7 +93,7 @@ def _override(fault: Fault) -> Response:
     return response
 
 
-def before_request():
+def before_request() -> Response | None:
     """Apply the next queued fault of this request's endpoint family (and Graph's latency setting)."""
     family = FAMILIES.get((request.endpoint or "").rsplit(".", 1)[-1])
     if family is None:
@@ -112,14 +118,14 @@ def before_request():
 class DripResponse(Response):
     """A response that sends its headers at once, then its body as the iterable yields it."""
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         app_iter, status, headers = self.get_wsgi_response(environ)
         write = start_response(status, headers)
         write(b"")  # cheroot sends the status line and headers now
         return app_iter
 
 
-def _drip(body: bytes, interval: float, progress, stop):
+def _drip(body: bytes, interval: float, progress: DripProgress, stop: threading.Event) -> Iterator[bytes]:
     try:
         for i in range(len(body)):
             if stop.wait(interval):

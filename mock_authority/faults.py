@@ -14,7 +14,9 @@ OAuth errors and ID-token defects listed in FAULT_KINDS.
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import dataclass, field
+from typing import Any
 
 GENERIC_KINDS = frozenset({"status", "slow", "body", "drip"})
 TOKEN_ERROR_KINDS = frozenset(
@@ -33,7 +35,7 @@ ID_TOKEN_DEFECTS = frozenset(
     }
 )
 AUTHORIZE_ERROR_KINDS = frozenset({"access_denied", "server_error", "interaction_required"})
-JWKS_BODIES = {"empty_array": [], "null_keys": {"keys": None}}
+JWKS_BODIES: dict[str, object] = {"empty_array": [], "null_keys": {"keys": None}}
 
 # Which one-shot faults each endpoint family understands.
 FAULT_KINDS: dict[str, frozenset[str]] = {
@@ -54,7 +56,7 @@ class Fault:
 
     endpoint: str
     kind: str
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # JSON-ish values, checked by make_fault
 
     @property
     def overrides_body(self) -> bool:
@@ -62,7 +64,7 @@ class Fault:
         return self.kind in ("body", *JWKS_BODIES) or (self.kind == "drip" and "body" in self.params)
 
 
-def _encode(body) -> bytes:
+def _encode(body: object) -> bytes:
     if isinstance(body, bytes):
         return body
     if isinstance(body, str):
@@ -70,14 +72,14 @@ def _encode(body) -> bytes:
     return json.dumps(body).encode("utf-8")
 
 
-def _check_status(status, allowed) -> int:
-    status = int(status)
+def _check_status(value: str | float, allowed: Container[int]) -> int:
+    status = int(value)
     if status not in allowed:
         raise ValueError(f"status {status} is not supported here")
     return status
 
 
-def make_fault(endpoint: str, kind: str, params: dict) -> Fault:
+def make_fault(endpoint: str, kind: str, params: dict[str, Any]) -> Fault:
     """Validate a fault request; raises ValueError (or TypeError) naming what is wrong."""
     if endpoint not in FAULT_KINDS:
         raise ValueError(f"unknown fault endpoint {endpoint!r}; expected one of {sorted(FAULT_KINDS)}")
@@ -85,7 +87,7 @@ def make_fault(endpoint: str, kind: str, params: dict) -> Fault:
         raise ValueError(f"unknown {endpoint} fault {kind!r}; expected one of {sorted(FAULT_KINDS[endpoint])}")
     params = dict(params)
     if kind == "status":
-        allowed = GRAPH_FAULT_STATUSES if endpoint == "graph" else range(400, 600)
+        allowed: Container[int] = GRAPH_FAULT_STATUSES if endpoint == "graph" else range(400, 600)
         params["status"] = _check_status(params.get("status", 0), allowed)
     elif kind == "slow":
         params["delay"] = float(params.get("delay", 1.0))
@@ -112,7 +114,7 @@ def make_fault(endpoint: str, kind: str, params: dict) -> Fault:
     return Fault(endpoint, kind, params)
 
 
-def describe(fault: Fault) -> dict:
+def describe(fault: Fault) -> dict[str, object]:
     """A fault as JSON for the control API (a body is shown by its length, not its bytes)."""
     params = dict(fault.params)
     if "body" in params:

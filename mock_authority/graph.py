@@ -15,6 +15,7 @@ from . import tokens
 from .errors import GraphError
 from .keys import b64url
 from .runtime import current_state, current_urls
+from .users import DemoUser
 
 bp = Blueprint("graph", __name__)
 
@@ -44,7 +45,7 @@ SKIPTOKEN_PREFIX = "mockskip:"
 UNSUPPORTED_OPTIONS = ("$filter", "$search", "$orderby", "$count", "$expand")
 
 
-def user_json(user) -> dict:
+def user_json(user: DemoUser) -> dict[str, object]:
     """A user's default Graph properties; unset values are null, businessPhones is a list."""
     return {
         "businessPhones": list(user.business_phones),
@@ -61,7 +62,7 @@ def user_json(user) -> dict:
     }
 
 
-def _ok(body: dict) -> Response:
+def _ok(body: dict[str, object]) -> Response:
     request_id = str(uuid.uuid4())
     response = Response(
         json.dumps(body),
@@ -75,7 +76,7 @@ def _ok(body: dict) -> Response:
     return response
 
 
-def _authorize(allowed: frozenset[str]) -> dict:
+def _authorize(allowed: frozenset[str]) -> tokens.Claims:
     """Validate the bearer token (RS256, aud, exp on the mock clock) and its scp; returns its claims."""
     state = current_state()
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -122,7 +123,7 @@ def _parse_select() -> list[str] | None:
     raw = request.args.get("$select")
     if raw is None:
         return None
-    names = []
+    names: list[str] = []
     for part in (p.strip() for p in raw.split(",")):
         name = _PROPERTY_BY_LOWER.get(part.lower())
         if name is None:
@@ -134,24 +135,24 @@ def _parse_select() -> list[str] | None:
     return names
 
 
-def _context(select, entity: bool) -> str:
+def _context(select: list[str] | None, entity: bool) -> str:
     base = f"{request.host_url.rstrip('/')}/v1.0/$metadata#users"
     if select:
         base += f"({','.join(select)})"
     return base + ("/$entity" if entity else "")
 
 
-def _project(user, select) -> dict:
+def _project(user: DemoUser, select: list[str] | None) -> dict[str, object]:
     data = user_json(user)
     return {k: data[k] for k in select} if select else data
 
 
-def _single(user, select) -> Response:
+def _single(user: DemoUser, select: list[str] | None) -> Response:
     return _ok({"@odata.context": _context(select, entity=True), **_project(user, select)})
 
 
 @bp.get("/v1.0/me", endpoint="graph_me")
-def me():
+def me() -> Response:
     """The signed-in user."""
     claims = _authorize(ME_SCOPES)
     select = _parse_select()
@@ -166,7 +167,7 @@ def me():
 
 
 @bp.get("/v1.0/users/<path:key>", endpoint="graph_user")
-def user(key: str):
+def user(key: str) -> Response:
     """One user by object id or userPrincipalName."""
     _authorize(USERS_SCOPES)
     select = _parse_select()
@@ -181,7 +182,7 @@ def user(key: str):
 
 
 @bp.get("/v1.0/users", endpoint="graph_users")
-def users():
+def users() -> Response:
     """The directory, paged with $top and @odata.nextLink ($skiptoken)."""
     _authorize(USERS_SCOPES)
     args = request.args
@@ -199,7 +200,7 @@ def users():
     offset = _parse_skiptoken(args.get("$skiptoken"))
     select = _parse_select()
     everyone = current_state().users
-    body = {"@odata.context": _context(select, entity=False)}
+    body: dict[str, object] = {"@odata.context": _context(select, entity=False)}
     if offset + size < len(everyone):
         body["@odata.nextLink"] = _next_link(offset + size)
     body["value"] = [_project(u, select) for u in everyone[offset : offset + size]]
@@ -228,7 +229,7 @@ def _next_link(offset: int) -> str:
 
 
 @bp.route("/oidc/userinfo", methods=["GET", "POST"], endpoint="userinfo")
-def userinfo():
+def userinfo() -> Response:
     """OIDC UserInfo (Graph-hosted in Entra): needs an access token with the openid scope."""
     claims = _authorize(frozenset({"openid"}))
     found = current_state().find_user(claims.get("oid", ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+from typing import Any
 
 import jwt
 from cryptography import x509
@@ -45,7 +46,7 @@ class SigningKey:
         self.x5t = b64url(hashlib.sha1(self.cert_der).digest())
         self.kid = self.x5t
 
-    def jwk(self, issuer: str) -> dict:
+    def jwk(self, issuer: str) -> dict[str, object]:
         """The public key as one JWKS entry."""
         numbers = self.public_key.public_numbers()
         return {
@@ -59,7 +60,7 @@ class SigningKey:
             "issuer": issuer,
         }
 
-    def sign(self, claims: dict, extra_headers: dict | None = None) -> str:
+    def sign(self, claims: dict[str, Any], extra_headers: dict[str, str] | None = None) -> str:
         """Sign claims as an RS256 JWT with typ and kid headers."""
         headers = {"typ": "JWT", "kid": self.kid, **(extra_headers or {})}
         return jwt.encode(claims, self.private_key, algorithm="RS256", headers=headers)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from collections.abc import Collection
+from typing import NoReturn
+
+from flask import Blueprint, Response, request
 
 from .errors import EntraError
 
@@ -17,12 +20,12 @@ HTML_SECURITY_HEADERS = {
 }
 
 
-def csp_with_frames(origins) -> str:
+def csp_with_frames(origins: Collection[str]) -> str:
     """The CSP of a page that frames these origins (the sign-out page's front-channel iframes)."""
     return f"{CSP}; frame-src {' '.join(sorted(set(origins)))}" if origins else CSP
 
 
-def security_headers(response):
+def security_headers(response: Response) -> Response:
     """after_request: the HTML headers, unless a view set its own."""
     if response.mimetype == "text/html":
         for name, value in HTML_SECURITY_HEADERS.items():
@@ -31,7 +34,7 @@ def security_headers(response):
 
 
 @bp.get("/error", endpoint="error_info")
-def error_info():
+def error_info() -> NoReturn:
     """Where error_uri points: a short page naming the AADSTS code."""
     code = request.args.get("code", "")
     text = "See the error_description returned with this code."

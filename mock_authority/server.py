@@ -5,22 +5,28 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import cheroot.wsgi
 from cheroot.makefile import MakeFile
 from cheroot.server import HTTPConnection
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from cheroot.workers import threadpool
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 
 from . import authorize, control, discovery, errors, fault_hook, graph, logout, pages, token
 from .config import MockConfig, config_from
 from .runtime import EXTENSION, Urls, current_state, urls_for
 from .state import MockState, RequestRecord
 from .tls import TlsMaterial
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 BIND_ADDRESS = "127.0.0.1"  # never listen beyond this machine
 # Requests each listener serves at once: slow and drip faults hold a thread while they wait, so a few of
@@ -35,10 +41,10 @@ BLUEPRINTS = (discovery.bp, authorize.bp, token.bp, logout.bp, graph.bp, pages.b
 class _MergeSlashes:
     """Collapse '//' in the path: msal requests '…//v2.0/…' for an authority with a trailing slash."""
 
-    def __init__(self, wsgi_app) -> None:
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
         self.wsgi_app = wsgi_app
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         while "//" in path:
             path = path.replace("//", "/")
@@ -46,7 +52,7 @@ class _MergeSlashes:
         return self.wsgi_app(environ, start_response)
 
 
-def _log_request(response):
+def _log_request(response: Response) -> Response:
     """Record endpoint, method, path, status, grant type and ids; never bodies, query strings or headers."""
     if request.blueprint in UNLOGGED_BLUEPRINTS or request.endpoint == "static":
         return response
@@ -67,7 +73,7 @@ def _log_request(response):
     return response
 
 
-def _note_request_context():
+def _note_request_context() -> None:
     """Client id and grant type for the request log, read before any fault or error can answer."""
     if request.blueprint in UNLOGGED_BLUEPRINTS:
         return
@@ -76,7 +82,7 @@ def _note_request_context():
         g.grant_type = request.form.get("grant_type")
 
 
-def create_app(config: MockConfig | None = None, *, state: MockState | None = None, **overrides) -> Flask:
+def create_app(config: MockConfig | None = None, *, state: MockState | None = None, **overrides: Any) -> Flask:
     """Build the mock's Flask app (both listeners serve this same app)."""
     if state is None:
         state = MockState(config_from(config, **overrides))
@@ -89,14 +95,15 @@ def create_app(config: MockConfig | None = None, *, state: MockState | None = No
     app.after_request(_log_request)
     app.after_request(pages.security_headers)
     fault_hook.register(app)  # its after-request half runs first (Flask runs them in reverse)
-    app.wsgi_app = _MergeSlashes(app.wsgi_app)
+    # Flask's documented way to add WSGI middleware; mypy objects to any assignment to a method.
+    app.wsgi_app = _MergeSlashes(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
 class _CountedConnection(HTTPConnection):
     """A connection that tells its listener it was opened (how tests see whether clients reuse connections)."""
 
-    def __init__(self, server, sock, makefile=MakeFile) -> None:
+    def __init__(self, server: _Listener, sock: socket.socket, makefile: Callable[..., Any] = MakeFile) -> None:
         super().__init__(server, sock, makefile)
         server.on_new_connection()
 
@@ -104,7 +111,7 @@ class _CountedConnection(HTTPConnection):
 class _DaemonThreadPool(threadpool.ThreadPool):
     """cheroot's worker pool with daemon threads, so a mock that was never stopped cannot hang the interpreter."""
 
-    def _spawn_worker(self):
+    def _spawn_worker(self) -> threadpool.WorkerThread:
         worker = threadpool.WorkerThread(self.server)
         worker.name = f"mock-authority {worker.name}"
         worker.daemon = True
@@ -117,9 +124,17 @@ class _Listener(cheroot.wsgi.Server):
     a fixed pool of daemon threads, errors to the logging module, and a count of the connections it accepted."""
 
     ConnectionClass = _CountedConnection
-    keep_alive_conn_limit = None  # cheroot's default keeps only 10 idle keep-alive connections open
+    # cheroot's default keeps only 10 idle keep-alive connections open; None (no limit) is documented and handled
+    # (connections.py), but cheroot's stub types the attribute as int.
+    keep_alive_conn_limit = None  # type: ignore[assignment]
 
-    def __init__(self, port: int, app, on_new_connection, tls_files=None) -> None:
+    def __init__(
+        self,
+        port: int,
+        app: WSGIApplication,
+        on_new_connection: Callable[[], None],
+        tls_files: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__(
             (BIND_ADDRESS, port),
             app,
@@ -138,7 +153,7 @@ class _Listener(cheroot.wsgi.Server):
     def port(self) -> int:
         return self.bind_addr[1]
 
-    def error_log(self, msg="", level=logging.INFO, traceback=False) -> None:
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
         # e.g. a client that drops a TLS handshake; cheroot writes these to stderr by default.
         log.log(max(level, logging.DEBUG), "%s", msg, exc_info=traceback)
 
@@ -146,11 +161,13 @@ class _Listener(cheroot.wsgi.Server):
 class _RequestLines:
     """WSGI middleware printing one line per request (method, path without query, status) for the CLI."""
 
-    def __init__(self, wsgi_app) -> None:
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
         self.wsgi_app = wsgi_app
 
-    def __call__(self, environ, start_response):
-        def logging_start_response(status, headers, exc_info=None):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        def logging_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
             print(
                 f'{environ.get("REMOTE_ADDR", "-")} "{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")}" '
                 f"{status.split(' ', 1)[0]}",
@@ -165,7 +182,7 @@ class _RequestLines:
 class MockAuthority:
     """A running mock: both listeners, its URLs, TLS bundle and control state."""
 
-    def __init__(self, config: MockConfig | None = None, *, log_requests: bool = False, **overrides) -> None:
+    def __init__(self, config: MockConfig | None = None, *, log_requests: bool = False, **overrides: Any) -> None:
         config = config_from(config, **overrides).resolved()
         self._tls = TlsMaterial(config.host)
         # Bind first (port 0 = free port), then build the app with the real ports in its URLs.
@@ -184,11 +201,11 @@ class MockAuthority:
         self.config = dataclasses.replace(config, port=self._back.port, front_port=self._front.port)
         self.state = MockState(self.config)
         self.app = create_app(self.config, state=self.state)
-        self._app = _RequestLines(self.app) if log_requests else self.app
+        self._app: WSGIApplication = _RequestLines(self.app) if log_requests else self.app
         self._urls: Urls = urls_for(self.config.host, self.config.port, self.config.front_port, self.config.tenant_id)
         self._threads: list[threading.Thread] = []
 
-    def _serve(self, environ, start_response):
+    def _serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The listeners bind before the app exists (its URLs need their ports); they accept nothing before start().
         return self._app(environ, start_response)
 
@@ -223,12 +240,12 @@ class MockAuthority:
     def __enter__(self) -> MockAuthority:
         return self.start() if not self._threads else self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
 @contextlib.contextmanager
-def run_in_thread(config: MockConfig | None = None, **overrides) -> Iterator[MockAuthority]:
+def run_in_thread(config: MockConfig | None = None, **overrides: Any) -> Iterator[MockAuthority]:
     """Start the mock on both listeners in daemon threads; stop it on exit."""
     mock = MockAuthority(config, **overrides)
     try:

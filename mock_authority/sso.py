@@ -74,13 +74,14 @@ class BrowserSessions:
     def sign_out(self, cookie: str | None, user_oid: str | None = None) -> list[SignedInAccount]:
         """End one account's sign-in at a session (or all of them); returns the accounts ended."""
         with self._lock:
-            accounts = self._sessions.get(cookie or "")
+            key = cookie or ""
+            accounts = self._sessions.get(key)
             if accounts is None:
                 return []
             oids = [user_oid] if user_oid is not None else list(accounts)
             ended = [accounts.pop(oid) for oid in oids if oid in accounts]
             if not accounts:
-                del self._sessions[cookie]
+                del self._sessions[key]
             return ended
 
     def record(self, end_session: EndSession) -> None:

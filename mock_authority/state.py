@@ -1,5 +1,5 @@
-"""Mutable state of a running mock and its Python control API: users, apps, codes, refresh tokens, browser
-sessions, faults, request log, clock."""
+"""Mutable state of a running mock and its Python control API: users, apps, codes and refresh tokens (grants.py),
+browser sessions (sso.py), faults, request log, clock."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
-from .config import MockConfig
+from .config import MockConfig, ResolvedConfig
 from .faults import FAULT_KINDS, DripProgress, Fault, make_fault
+from .grants import SignInGrants
 from .keys import SigningKey
-from .models import AuthCode, Client, PendingAuthorization, RefreshGrant, RequestRecord
+from .models import Client, RequestRecord
 from .sso import BrowserSessions, EndSession, FrontChannelCall
 from .users import DemoUser, make_user
 
@@ -32,7 +35,7 @@ class MockState:
     """Thread-safe state and control API of one mock (the object tests get as mock.state)."""
 
     def __init__(self, config: MockConfig) -> None:
-        self.config = config.resolved()
+        self.config: ResolvedConfig = config.resolved()
         self.keys = SigningKey()
         self.retired_keys: list[SigningKey] = []  # still published after a rotation, as Entra does
         self._rogue_key: SigningKey | None = None
@@ -58,14 +61,12 @@ class MockState:
             self.clients: dict[str, Client] = {self._configured_client.client_id: self._configured_client}
             self.sessions = BrowserSessions()
             self._users: list[DemoUser] = list(self.config.users or ())
-            self._pending: dict[str, PendingAuthorization] = {}
-            self._codes: dict[str, AuthCode] = {}
-            self._refresh: dict[str, RefreshGrant] = {}
+            self.grants = SignInGrants(self.now)  # pending authorize requests, codes, refresh tokens
             self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
             self._requests: list[RequestRecord] = []
             self._connections: collections.Counter[str] = collections.Counter()
             self._offset = 0.0
-            self._settings = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}
+            self._settings: dict[str, float] = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}
 
     # -- clock and settings ---------------------------------------------
 
@@ -86,7 +87,7 @@ class MockState:
         with self._lock:
             return self._offset
 
-    def configure(self, **settings) -> dict:
+    def configure(self, **settings: float | str) -> dict[str, float]:
         """Change lifetimes or graph_latency at run time; returns the settings in force."""
         unknown = set(settings) - set(RUNTIME_SETTINGS)
         if unknown:
@@ -97,13 +98,13 @@ class MockState:
             return dict(self._settings)
 
     @property
-    def settings(self) -> dict:
+    def settings(self) -> dict[str, float]:
         """Runtime settings in force."""
         with self._lock:
             return dict(self._settings)
 
-    def setting(self, name: str):
-        """One runtime setting."""
+    def setting(self, name: str) -> float:
+        """One runtime setting (the lifetimes are whole seconds, graph_latency may be a fraction)."""
         with self._lock:
             return self._settings[name]
 
@@ -115,7 +116,7 @@ class MockState:
         with self._lock:
             return list(self._users)
 
-    def add_user(self, user: DemoUser | None = None, **fields) -> DemoUser:
+    def add_user(self, user: DemoUser | None = None, **fields: Any) -> DemoUser:
         """Add a user (a DemoUser, or fields: name, upn and optional DemoUser fields)."""
         if user is None:
             user = make_user(**fields)
@@ -135,7 +136,7 @@ class MockState:
 
     # -- faults ----------------------------------------------------------
 
-    def enqueue_fault(self, endpoint: str, kind: str, **params) -> Fault:
+    def enqueue_fault(self, endpoint: str, kind: str, **params: Any) -> Fault:
         """Queue a one-shot fault; FIFO per endpoint, consumed by the next matching request (see faults.py)."""
         fault = make_fault(endpoint, kind, params)
         with self._lock:
@@ -194,55 +195,9 @@ class MockState:
         with self._lock:
             self._connections.clear()
 
-    def token_redemptions(self) -> collections.Counter:
+    def token_redemptions(self) -> collections.Counter[str | None]:
         """Token requests counted by grant type."""
         return collections.Counter(r.grant_type for r in self.requests_to("token"))
-
-    # -- authorize context, codes, refresh tokens, SSO --------------------
-
-    def add_pending(self, pending: PendingAuthorization) -> str:
-        """Store a validated authorize request; returns its ctx."""
-        ctx = secrets.token_urlsafe(24)
-        with self._lock:
-            self._pending[ctx] = pending
-        return ctx
-
-    def take_pending(self, ctx: str) -> PendingAuthorization | None:
-        """Pop a pending authorize request if it exists and has not expired."""
-        with self._lock:
-            pending = self._pending.pop(ctx, None)
-        if pending is None or pending.expires_at < self.now():
-            return None
-        return pending
-
-    def add_code(self, code: AuthCode) -> str:
-        """Store an authorization code; returns the code string."""
-        value = "1.A" + secrets.token_urlsafe(96)
-        with self._lock:
-            self._codes[value] = code
-        return value
-
-    def claim_code(self, value: str) -> tuple[AuthCode | None, bool]:
-        """Look a code up and mark it redeemed atomically; returns (code, was_already_redeemed)."""
-        with self._lock:
-            code = self._codes.get(value)
-            if code is None:
-                return None, False
-            already = code.redeemed
-            code.redeemed = True
-            return dataclasses.replace(code), already
-
-    def add_refresh_token(self, grant: RefreshGrant) -> str:
-        """Store a refresh grant; returns the opaque refresh token."""
-        value = "1.A" + secrets.token_urlsafe(160)
-        with self._lock:
-            self._refresh[value] = grant
-        return value
-
-    def get_refresh_grant(self, value: str) -> RefreshGrant | None:
-        """The grant behind a refresh token (Entra does not revoke old RTs on use)."""
-        with self._lock:
-            return self._refresh.get(value)
 
     # -- apps, sign-outs, drips -------------------------------------------
 
@@ -250,7 +205,7 @@ class MockState:
         self,
         client_id: str | None = None,
         client_secret: str | None = None,
-        redirect_uris=(),
+        redirect_uris: str | Iterable[str] = (),
         frontchannel_logout_uri: str | None = None,
     ) -> Client:
         """Register another app (until the next reset); ids and secret are generated when not given."""

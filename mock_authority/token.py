@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import urllib.parse
+from collections.abc import Callable, Sequence
 
-from flask import Blueprint, g, request
+from flask import Blueprint, Response, g, request
+from werkzeug.datastructures import MultiDict
 
 from . import tokens
 from .errors import TOKEN_HEADERS, EntraError, json_response
 from .models import Client, RefreshGrant
 from .runtime import check_tenant, current_state, current_urls
+from .users import DemoUser
 
 bp = Blueprint("token", __name__)
 
@@ -20,6 +23,7 @@ EXPIRED = (
     "interactive authorization request for this user and resource."
 )
 MALFORMED = "Invalid request. Request is malformed or invalid."
+Form = MultiDict[str, str]
 
 
 def _missing(parameter: str) -> EntraError:
@@ -28,7 +32,7 @@ def _missing(parameter: str) -> EntraError:
     )
 
 
-def _invalid_grant(code: int, text: str, **extra) -> EntraError:
+def _invalid_grant(code: int, text: str, **extra: str) -> EntraError:
     return EntraError("invalid_grant", code, text, extra=extra)
 
 
@@ -40,7 +44,7 @@ def _pkce_s256(verifier: str) -> str:
     return tokens.b64url(hashlib.sha256(verifier.encode("ascii", "replace")).digest())
 
 
-def authenticate_client(form) -> Client:
+def authenticate_client(form: Form) -> Client:
     """Resolve the client from client_secret_post or client_secret_basic."""
     state = current_state()
     client_id, secret = form.get("client_id"), form.get("client_secret")
@@ -82,7 +86,9 @@ def authenticate_client(form) -> Client:
     return client
 
 
-def _id_token(*, client_id, tenant_id, user, nonce, sid, scopes) -> str | None:
+def _id_token(
+    *, client_id: str, tenant_id: str, user: DemoUser, nonce: str | None, sid: str, scopes: Sequence[str]
+) -> str | None:
     """The ID token, with the defect a queued id_token_* fault asks for (None: left out)."""
     state = current_state()
     fault = g.get("fault")
@@ -108,7 +114,16 @@ def _id_token(*, client_id, tenant_id, user, nonce, sid, scopes) -> str | None:
     return tokens.break_signature(id_token) if defect == "id_token_bad_signature" else id_token
 
 
-def _token_success(*, client_id, user_oid, sid, resources, requested_scopes, nonce, want_client_info):
+def _token_success(
+    *,
+    client_id: str,
+    user_oid: str,
+    sid: str,
+    resources: tuple[str, ...],
+    requested_scopes: Sequence[str],
+    nonce: str | None,
+    want_client_info: bool,
+) -> Response:
     """The token response: access token (v1 shape), optional refresh token and ID token, client_info."""
     state = current_state()
     user = state.find_user(user_oid)
@@ -131,7 +146,7 @@ def _token_success(*, client_id, user_oid, sid, resources, requested_scopes, non
         ),
         {"x5t": state.keys.x5t},
     )
-    body = {
+    body: dict[str, object] = {
         "token_type": "Bearer",
         "scope": tokens.granted_scope_string(resources),
         "expires_in": int(at_lifetime),
@@ -140,7 +155,7 @@ def _token_success(*, client_id, user_oid, sid, resources, requested_scopes, non
     }
     lowered = {s.lower() for s in requested_scopes}
     if "offline_access" in lowered:
-        body["refresh_token"] = state.add_refresh_token(
+        body["refresh_token"] = state.grants.add_refresh_token(
             RefreshGrant(
                 user_oid=user.oid,
                 client_id=client_id,
@@ -160,12 +175,12 @@ def _token_success(*, client_id, user_oid, sid, resources, requested_scopes, non
     return json_response(body, 200, TOKEN_HEADERS)
 
 
-def _redeem_code(form, client: Client):
+def _redeem_code(form: Form, client: Client) -> Response:
     state = current_state()
     value = form.get("code")
     if not value:
         raise _missing("code")
-    code, already = state.claim_code(value)
+    code, already = state.grants.claim_code(value)
     if code is None or code.client_id != client.client_id:
         raise _invalid_grant(9002313, MALFORMED)
     if already:
@@ -199,12 +214,12 @@ def _redeem_code(form, client: Client):
     )
 
 
-def _redeem_refresh_token(form, client: Client):
+def _redeem_refresh_token(form: Form, client: Client) -> Response:
     state = current_state()
     value = form.get("refresh_token")
     if not value:
         raise _missing("refresh_token")
-    grant = state.get_refresh_grant(value)
+    grant = state.grants.get_refresh_grant(value)
     if grant is None or grant.client_id != client.client_id:
         raise _invalid_grant(9002313, MALFORMED)
     if grant.expires_at < state.now():
@@ -232,11 +247,14 @@ def _redeem_refresh_token(form, client: Client):
     )
 
 
-GRANTS = {"authorization_code": _redeem_code, "refresh_token": _redeem_refresh_token}
+GRANTS: dict[str, Callable[[Form, Client], Response]] = {
+    "authorization_code": _redeem_code,
+    "refresh_token": _redeem_refresh_token,
+}
 
 
 @bp.post("/<tenant>/oauth2/v2.0/token", endpoint="token")
-def token(tenant: str):
+def token(tenant: str) -> Response:
     """The token endpoint: authorization_code (with PKCE) and refresh_token grants."""
     check_tenant(tenant)
     form = request.form

@@ -6,6 +6,8 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from .keys import b64url
 from .users import DemoUser
@@ -13,6 +15,8 @@ from .users import DemoUser
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_RESOURCE = "https://graph.microsoft.com/"
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+# A JWT payload: JSON values, as PyJWT encodes and decodes them.
+Claims = dict[str, Any]
 
 
 def split_scopes(value: str | None) -> list[str]:
@@ -24,7 +28,7 @@ def split_scopes(value: str | None) -> list[str]:
     return seen
 
 
-def resource_scopes(scopes) -> tuple[str, ...]:
+def resource_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     """The non-OIDC scopes, in the form the client sent them."""
     return tuple(s for s in scopes if s.lower() not in OIDC_SCOPES)
 
@@ -63,18 +67,18 @@ def _opaque(n: int = 24) -> str:
 def id_token_claims(
     *,
     now: float,
-    lifetime: int,
+    lifetime: float,
     issuer: str,
     client_id: str,
     tenant_id: str,
     user: DemoUser,
     nonce: str | None,
     sid: str,
-    scopes,
-) -> dict:
+    scopes: Iterable[str],
+) -> Claims:
     """Claims of a v2.0 ID token (section 5)."""
     iat = int(now)
-    claims = {
+    claims: Claims = {
         "aud": client_id,
         "iss": issuer,
         "iat": iat,
@@ -100,8 +104,8 @@ def id_token_claims(
 
 
 def access_token_claims(
-    *, now: float, lifetime: int, sts_issuer: str, client_id: str, tenant_id: str, user: DemoUser, scp: str
-) -> dict:
+    *, now: float, lifetime: float, sts_issuer: str, client_id: str, tenant_id: str, user: DemoUser, scp: str
+) -> Claims:
     """Claims of a Graph access token in the v1 shape Graph receives (section 6)."""
     iat = int(now)
     return {
@@ -135,7 +139,7 @@ def access_token_claims(
     }
 
 
-def apply_id_token_fault(kind: str, claims: dict, lifetime: int) -> dict:
+def apply_id_token_fault(kind: str, claims: Claims, lifetime: float) -> Claims:
     """Return a copy of ID-token claims with the defect a claims-level fault advertises."""
     claims = dict(claims)
     now = claims["iat"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import urllib.parse
+from collections.abc import Iterable
 
 MAX_REDIRECT_URI_LENGTH = 256
 
@@ -21,7 +22,7 @@ def _host_without_port(parts: urllib.parse.SplitResult) -> str:
     return parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
 
 
-def redirect_uri_registered(uri: str, registered) -> bool:
+def redirect_uri_registered(uri: str, registered: Iterable[str]) -> bool:
     """Exact, case-sensitive match; the port is ignored for http://localhost (reference section 3)."""
     if not uri or len(uri) > MAX_REDIRECT_URI_LENGTH:
         return False
@@ -57,6 +58,6 @@ def _logout_targets(redirect_uri: str) -> tuple[str, ...]:
     )
 
 
-def post_logout_uri_accepted(uri: str, registered) -> bool:
+def post_logout_uri_accepted(uri: str, registered: Iterable[str]) -> bool:
     """A post_logout_redirect_uri must be registered: a redirect URI, its base or its origin root."""
     return redirect_uri_registered(uri, [target for r in registered for target in _logout_targets(r)])

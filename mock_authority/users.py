@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class DemoUser(NamedTuple):
@@ -32,7 +32,7 @@ class DemoUser(NamedTuple):
         return self.upn
 
 
-def make_user(name: str, upn: str, oid: str | None = None, **fields) -> DemoUser:
+def make_user(name: str, upn: str, oid: str | None = None, **fields: Any) -> DemoUser:
     """Build a DemoUser, deriving the unset name parts and mail from name and UPN."""
     given, _, surname = name.partition(" ")
     fields.setdefault("given_name", given or None)
