@@ -30,7 +30,7 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
         next_path = safe_next(request.args.get("next"))
         just_signed_out = request.cookies.get(SIGNED_OUT_COOKIE) == "1"
         response = current_app.make_response("")
-        auth_uri = signin.start(response, next_path)
+        auth_uri = signin.start(request, response, next_path)
         response.set_data(render_template("login.html", auth_uri=auth_uri, just_signed_out=just_signed_out))
         if just_signed_out:
             response.delete_cookie(SIGNED_OUT_COOKIE, secure=settings.cookie_secure, httponly=True, samesite="Lax")
@@ -52,9 +52,11 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
 
     @bp.post("/logout")
     def logout() -> ResponseReturnValue:
+        # Read first, whoever posts: a body over MAX_CONTENT_LENGTH is a 413 page, never read past the limit.
+        submitted = request.form.get("csrf_token")
         signed_in = current_session().signed_in
         # Nobody signed in: nothing here to protect, and the authority's end-session page is a plain GET anyway.
-        if signed_in and not csrf_ok(request.form.get("csrf_token")):
+        if signed_in and not csrf_ok(submitted):
             abort(400, "This sign-out form came from another site or another session. Open the sign-out page again.")
         login_hint = signin.sign_out()  # StoreUnavailable: a 503 page that says you are not signed out yet
         # Back to the site's own origin from REDIRECT_URI: never from the request's Host or X-Forwarded-Host.

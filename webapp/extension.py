@@ -111,7 +111,7 @@ class EntraSignIn:
             http_client=token_client,
             validator=validator,
         )
-        pending = PendingSignIns(keys.pending, settings.redirect_path, settings.cookie_secure)
+        pending = PendingSignIns(keys.pending, settings.cookie_secure)
         self.sign_in = SignIn(auth, sessions, pending, settings.scopes, settings.redirect_uri)
         self.graph = GraphClient(http)
         app.register_blueprint(auth_views.blueprint(self))
@@ -148,7 +148,7 @@ class EntraSignIn:
     def redirect_to_sign_in(self, next_path: str, scopes: list[str] | None = None) -> Any:
         """Straight to the authority; the browser comes back to next_path once signed in."""
         response = redirect("/", 302)
-        response.location = self.sign_in.start(response, safe_next(next_path), scopes)
+        response.location = self.sign_in.start(request, response, safe_next(next_path), scopes)
         return response
 
 

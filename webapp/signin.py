@@ -47,7 +47,7 @@ class SignIn:
         self.scopes = list(scopes)
         self.redirect_uri = redirect_uri
 
-    def start(self, response: Response, next_path: str, scopes: list[str] | None = None) -> str:
+    def start(self, request: Request, response: Response, next_path: str, scopes: list[str] | None = None) -> str:
         """Begin a sign-in: keep it in a cookie on response; return the authority URL to send the browser to."""
         state = secrets.token_urlsafe(32)
         flow: dict[str, Any] = {}
@@ -61,7 +61,7 @@ class SignIn:
             )
         if "error" in result:
             raise SignInFailure.from_result(502, result)
-        self.pending.save(response, state, flow)
+        self.pending.save(request, response, state, flow)
         return str(result["auth_uri"])
 
     def finish(self, request: Request, forget: Any) -> str:

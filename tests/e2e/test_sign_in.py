@@ -96,3 +96,17 @@ def test_sign_out_refuses_a_post_without_the_form_token(signed_in):
     response = signed_in.http.post(signed_in.url("/logout"), data={"csrf_token": "forged"}, allow_redirects=False)
     assert response.status_code == 400
     assert is_signed_in(signed_in), "still signed in"
+
+
+def test_reloading_the_sign_in_page_keeps_at_most_three_pending_sign_ins(browser, mock_authority):
+    """Each visit to /login starts a sign-in (a 1.4 KB cookie). Servers and proxies refuse a Cookie header over
+    8 KB (gunicorn: 8,190 bytes), so older ones are dropped: the callback must still fit, and still work."""
+    for _ in range(12):
+        browser.get("/login")
+    pending = [cookie for cookie in browser.http.cookies if cookie.name.startswith("signin-")]
+    assert len(pending) <= 3, f"{len(pending)} pending sign-in cookies kept"
+    picker = browser.open_account_picker()
+    callback = browser.choose(picker, follow=False).headers["Location"]
+    cookie_header = "; ".join(f"{c.name}={c.value}" for c in browser.http.cookies)
+    assert len(cookie_header) < 8190, f"the callback's Cookie header is {len(cookie_header)} bytes"
+    assert browser.get(callback).h1.startswith("Welcome")

@@ -74,8 +74,8 @@ def test_login_sets_only_a_short_lived_pending_sign_in_cookie(app_factory, overr
         cookies = set_cookies(client.get("/login", base_url="https://app.example.test"))
     assert len(cookies) == 1, f"an anonymous visit gets no session cookie: {list(cookies)}"
     name, cookie = next(iter(cookies.items()))
-    assert name.startswith("__Secure-signin-"), name
-    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/getAToken" in cookie and "SameSite=Lax" in cookie
+    assert name.startswith("__Host-signin-"), name
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/;" in cookie and "SameSite=Lax" in cookie
     assert "Max-Age=600" in cookie, "a pending sign-in lives at most 10 minutes"
 
 
@@ -88,7 +88,7 @@ def test_behind_a_trusted_tls_proxy_responses_are_https_ones(app_factory, path):
     with app.test_client() as client, client.get(path, headers=FORWARDED) as response:
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
-        pending = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Secure-signin-")]
+        pending = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-signin-")]
         assert pending or path != "/login", "a sign-in start must set its pending sign-in cookie"
         for cookie in pending:
             assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
