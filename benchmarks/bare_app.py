@@ -1,7 +1,12 @@
-"""The yardstick: a bare Flask page, rendered from a template, as large as the app's signed-in index.
+"""The yardsticks: bare Flask pages as large as the app's signed-in index.
 
-`gunicorn benchmarks.bare_app:app` with BARE_PAGE_BYTES set to the size of the page it stands beside.
-No session, no sign-in, no security headers: what a signed-in page view costs beyond this is the app's doing.
+`gunicorn benchmarks.bare_app:app` with BARE_PAGE_BYTES set to the size of the page they stand beside.
+
+- `/` renders a precompiled Jinja template per request (what a small Flask page costs);
+- `/string` returns a static string (no template): the same bytes, built once at import, so what is left is
+  Flask, Werkzeug and gunicorn alone.
+
+No session, no sign-in, no security headers: what a signed-in page view costs beyond these is the app's doing.
 """
 
 import os
@@ -20,8 +25,14 @@ app = Flask(__name__)
 _template = app.jinja_env.from_string(PAGE)  # compiled once, as render_template caches a file's template
 _size = int(os.environ.get("BARE_PAGE_BYTES", "4000"))
 _rows = [(f"claim{i:03d}", "x" * 12) for i in range(max(1, (_size - FRAME_BYTES) // ROW_BYTES))]
+STATIC_PAGE = _template.render(title="A bare page", rows=_rows)  # the template's output, once
 
 
 @app.get("/")
 def index():
     return _template.render(title="A bare page", rows=_rows)
+
+
+@app.get("/string")
+def static_string():
+    return STATIC_PAGE

@@ -18,6 +18,7 @@ import time
 
 import requests
 
+from . import sealing_cost
 from .load import run_load
 from .warm_site import WarmSite
 
@@ -165,19 +166,29 @@ def measure(args) -> dict:
             for count in (few, many):
                 server = site.start_app(f"{store} {count}", store)
                 site.sign_in(server, args.browsers)
-                progress(f"{server.name}: {site.store_sessions(server, count)} stored sessions")
+                started = time.monotonic()
+                stored = site.store_sessions(server, count)
+                progress(f"{server.name}: {stored} stored sessions ({time.monotonic() - started:.1f} s to seed)")
                 latency_servers[f"{store} {count}"] = server
 
-        progress("signed-in index vs bare Flask page")
+        progress("signed-in index vs bare Flask pages: from a template, and a static string")
         index = bench.alternate(
-            {"index": (app, "/", args.connections, "index"), "bare": (bare, "/", args.connections, None)}
+            {
+                "index": (app, "/", args.connections, "index"),
+                "bare": (bare, "/", args.connections, None),
+                "string": (bare, "/string", args.connections, None),
+            }
         )
         figures["index"] = {
             "rps": _median(index["index"], "rps"),
             "bare_rps": _median(index["bare"], "rps"),
+            "string_rps": _median(index["string"], "rps"),
             "ratio": _median_ratio(index["index"], index["bare"], "rps"),
+            "string_ratio": _median_ratio(index["index"], index["string"], "rps"),
+            "bare_string_ratio": _median_ratio(index["bare"], index["string"], "rps"),
             "cpu_ms": _median(index["index"], "cpu_ms"),
             "bare_cpu_ms": _median(index["bare"], "cpu_ms"),
+            "string_cpu_ms": _median(index["string"], "cpu_ms"),
             "page_bytes": page_bytes,
         }
 
@@ -212,6 +223,11 @@ def measure(args) -> dict:
                 for count, values in pooled.items()
             }
 
+        progress("session encryption on its own (in-process loops)")
+        from app import create_app  # an app of the server's settings, to read its store
+
+        figures["sealing"] = sealing_cost.measure(create_app(app.settings), app.cookies[0].partition("=")[2])
+
         figures["authority_per_1000"] = {
             kind: 1000 * bench.authority_requests[kind] / bench.views[kind] for kind in ("index", "call_api")
         }
@@ -236,6 +252,15 @@ def table(figures, args, measured_at) -> str:
             f"{index['cpu_ms']:.2f} vs {index['bare_cpu_ms']:.2f} ms",
             "≥ 0.7×",
             _met(index["ratio"][0] >= 0.7),
+        ),
+        (
+            "Signed-in index vs a bare Flask page returning a static string of the same size (no template), requests/s",
+            f"{index['rps']:,.0f} vs {index['string_rps']:,.0f}: **{index['string_ratio'][0]:.3f}×** "
+            f"(rounds {index['string_ratio'][1]:.2f}–{index['string_ratio'][2]:.2f}); worker CPU per request "
+            f"{index['cpu_ms']:.2f} vs {index['string_cpu_ms']:.2f} ms; the template page is "
+            f"{index['bare_string_ratio'][0]:.3f}× the static string",
+            "",
+            "",
         ),
         (
             f"/call_api against the mock Graph ({args.graph_latency * 1000:g} ms a call), requests/s: pooled "
@@ -294,6 +319,8 @@ def table(figures, args, measured_at) -> str:
         "| Figure | Measured | Goal | |",
         "|---|---|---|---|",
         *(f"| {figure} | {value} | {goal} | {met} |" for figure, value, goal, met in rows),
+        "",
+        sealing_cost.table(figures["sealing"], index["cpu_ms"]).rstrip("\n"),
     ]
     return "\n".join(lines) + "\n"
 

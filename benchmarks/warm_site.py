@@ -9,6 +9,7 @@ Users sign in through real HTTP: the app's /login, the mock's account picker, th
 """
 
 import contextlib
+import copy
 import ctypes
 import os
 import re
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,9 @@ import requests
 import app_config
 from mock_authority import MockConfig, run_in_thread
 from tests.support.browser import ScriptedBrowser
+from tests.support.people import USER_KEY
 from tests.support.store import stored_sessions
+from webapp.sessions import ServerSession
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30  # seconds for a server to answer after its start
@@ -249,28 +253,22 @@ class WarmSite:
     def store_sessions(server: Server, total: int) -> int:
         """Fill the server's session store up to `total` sessions; return how many it holds.
 
-        Through the store itself, as Flask-Session writes them: an app built with the server's settings gives
-        the session interface (its store, key prefix and lifetime); a signed-in user's stored session is copied
-        under new random ids, with the same time to live, in one cachelib set_many or one Redis pipeline.
+        Through the app's own session interface, as a sign-in stores them: an app built with the server's
+        settings opens a signed-in browser's session, and `EncryptedSessions.begin` stores copies of it, each
+        with a new ticket (so its own key and secret), its own user id and Entra sid, and their index entries.
+        10,000 take some 7 s on files and less on Redis (see `tests.support.people.seed_like`, which does the
+        same through a request context and gives back the cookies).
         """
         from app import create_app  # here: building an app is part of seeding, not of importing the harness
 
         app = create_app(server.settings)
         interface = app.session_interface
-        lifetime = int(app.permanent_session_lifetime.total_seconds())
-        template = interface.key_prefix + server.cookies[0].partition("=")[2]
-        missing = total - stored_sessions(app)
-        if hasattr(interface, "cache"):  # cachelib FileSystemCache
-            value = interface.cache.get(template)
-            for start in range(0, max(missing, 0), 1000):
-                batch = {
-                    interface.key_prefix + secrets.token_urlsafe(32): value for _ in range(min(1000, missing - start))
-                }
-                interface.cache.set_many(batch, timeout=lifetime)
-        else:  # Redis
-            blob = interface.client.get(template)
-            pipe = interface.client.pipeline(transaction=False)
-            for _ in range(max(missing, 0)):
-                pipe.set(interface.key_prefix + secrets.token_urlsafe(32), blob, ex=lifetime)
-            pipe.execute()
+        ticket, _meta, template = interface.load(server.cookies[0].partition("=")[2])
+        if ticket is None or not template.get(USER_KEY):
+            raise RuntimeError(f"{server.name}: the template session is not signed in")
+        for index in range(total - stored_sessions(app)):
+            oid, sid = str(uuid.uuid4()), str(uuid.uuid4())
+            data = copy.deepcopy(template)
+            data[USER_KEY].update(oid=oid, name=f"Seeded user {index}")
+            interface.begin(ServerSession(interface, None), data, {"oid": oid, "sid": sid})
         return stored_sessions(app)
