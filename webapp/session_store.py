@@ -146,7 +146,7 @@ class FileStore:
             yield from entries
 
     def count(self) -> tuple[int, int]:
-        """(live sessions, indexes)."""
+        """(live sessions, user indexes), as RedisStore.count."""
         now, sessions, indexes = time.time(), 0, 0
         for entry in self.names():
             name, _, suffix = entry.name.rpartition(".")
@@ -154,7 +154,7 @@ class FileStore:
                 with contextlib.suppress(OSError), open(entry.path, "rb") as file:
                     expires = expiry_of(file.read(HEADER.size))
                     sessions += bool(expires and expires > now)
-            elif suffix == "i" and INDEX.match(name):
+            elif suffix == "i" and INDEX.match(name) and name.startswith("u-"):  # users, not Entra sessions (sid-)
                 indexes += 1
         return sessions, indexes
 

@@ -1,0 +1,38 @@
+"""The app served by a real WSGI server on a free port, on a host name of the test's choosing, over http or
+over TLS (a throwaway trustme CA: browsers are told to ignore it; nothing is trusted system-wide)."""
+
+import contextlib
+import ssl
+import threading
+from collections.abc import Callable
+
+import trustme
+from werkzeug.serving import make_server
+
+from app import create_app
+
+
+def tls_context() -> ssl.SSLContext:
+    """A server context with a localhost/127.0.0.1 certificate from a new throwaway CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA(organization_name="app test CA").issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    return context
+
+
+@contextlib.contextmanager
+def serve_app_at(settings_for: Callable[[str], dict], host: str = "localhost", tls: bool = False):
+    """Serve create_app(settings_for(url)) on a free port; yield (app, url). The URL (scheme, host, port) is
+    known before the app is built, so REDIRECT_URI and the registration at the mock can name it."""
+    server = make_server("127.0.0.1", 0, app=None, threaded=True, ssl_context=tls_context() if tls else None)
+    url = f"{'https' if tls else 'http'}://{host}:{server.server_port}"
+    try:
+        server.app = create_app(settings_for(url))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.app, url
+        finally:
+            server.shutdown()
+            thread.join(timeout=5)
+    finally:
+        server.server_close()
