@@ -12,11 +12,12 @@ server-side sessions, the security headers, the error pages and the `flask sessi
 """
 
 import functools
+import io
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -117,6 +118,8 @@ class EntraSignIn:
         app.register_blueprint(auth_views.blueprint(self))
         app.cli.add_command(session_cli.command(sessions, store))
 
+        app.before_request(functools.partial(_bounded_chunked_body, settings.max_content_length))
+
         @app.context_processor
         def navigation() -> dict[str, Any]:
             return {"signed_in": _signed_in()}
@@ -150,6 +153,18 @@ class EntraSignIn:
         response = redirect("/", 302)
         response.location = self.sign_in.start(request, response, safe_next(next_path), scopes)
         return response
+
+
+def _bounded_chunked_body(limit: int) -> None:
+    """A 413 for a chunked body over the limit, as for a declared one. Werkzeug reads a chunked body only up to
+    MAX_CONTENT_LENGTH and silently drops the rest: a form would be parsed from a truncated body."""
+    if request.content_length is not None or "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        abort(413)
+    request.environ["wsgi.input"] = io.BytesIO(body)
+    request.environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def _signed_in() -> bool:
