@@ -146,8 +146,8 @@ class FileStore:
             yield from entries
 
     def count(self) -> tuple[int, int]:
-        """(live sessions, user indexes), as RedisStore.count."""
-        now, sessions, indexes = time.time(), 0, 0
+        """(live sessions, users with one), as RedisStore.count."""
+        now, sessions, users = time.time(), 0, []
         for entry in self.names():
             name, _, suffix = entry.name.rpartition(".")
             if suffix == "s" and KEY.match(name):
@@ -155,8 +155,9 @@ class FileStore:
                     expires = expiry_of(file.read(HEADER.size))
                     sessions += bool(expires and expires > now)
             elif suffix == "i" and INDEX.match(name) and name.startswith("u-"):  # users, not Entra sessions (sid-)
-                indexes += 1
-        return sessions, indexes
+                users.append(name)
+        alive = sum(any(self.get(key) for key in self.index_members(user)) for user in users)
+        return sessions, alive
 
 
 def _write_all(fd: int, blob: bytes) -> None:
@@ -226,14 +227,20 @@ class RedisStore:
         self._call("delete", REDIS_PREFIX + "s:" + key)
 
     def index_add(self, index: str, key: str) -> None:
+        self._live_members(index)  # an index holds at most the user's live sessions
+        self._call("sadd", REDIS_PREFIX + index, key)
+
+    def _live_members(self, index: str) -> list[str]:
+        """The index's members whose session still exists; the others are removed from it."""
         name = REDIS_PREFIX + index
         members = [m.decode() for m in self._call("smembers", name)]
-        if members:
-            alive = self._call("mget", [REDIS_PREFIX + "s:" + m for m in members])
-            gone = [m for m, blob in zip(members, alive, strict=True) if blob is None]
-            if gone:
-                self._call("srem", name, *gone)
-        self._call("sadd", name, key)
+        if not members:
+            return []
+        blobs = self._call("mget", [REDIS_PREFIX + "s:" + m for m in members])
+        gone = [m for m, blob in zip(members, blobs, strict=True) if blob is None]
+        if gone:
+            self._call("srem", name, *gone)
+        return [m for m in members if m not in gone]
 
     def index_members(self, index: str) -> list[str]:
         return sorted(m.decode() for m in self._call("smembers", REDIS_PREFIX + index))
@@ -243,9 +250,16 @@ class RedisStore:
             self._call("srem", REDIS_PREFIX + index, *keys)
 
     def count(self) -> tuple[int, int]:
-        sessions = sum(1 for _ in self._call("scan_iter", match=REDIS_PREFIX + "s:*", count=1000))
-        indexes = sum(1 for _ in self._call("scan_iter", match=REDIS_PREFIX + "u-*", count=1000))
-        return sessions, indexes
+        """(live sessions, users with one); pruning the user indexes of sessions that expired."""
+        sessions = len(self._scan(REDIS_PREFIX + "s:*"))
+        users = [name.decode()[len(REDIS_PREFIX) :] for name in self._scan(REDIS_PREFIX + "u-*")]
+        return sessions, sum(bool(self._live_members(user)) for user in users)
+
+    def _scan(self, pattern: str) -> list[bytes]:
+        try:
+            return list(self._client.scan_iter(match=pattern, count=1000))
+        except self._errors as error:
+            raise StoreUnavailable(type(error).__name__) from None
 
 
 def open_store(settings: Any, instance_path: str, app: Any = None) -> SessionStore:

@@ -1,6 +1,8 @@
 """`flask sessions stats` and `flask sessions revoke --user <oid>` on either store, against sessions made by real
 sign-ins through the mock authority (the commands run through Flask's CLI runner, on the served app itself)."""
 
+import time
+
 from tests.support.apps import serve_app
 from tests.support.browser import ScriptedBrowser, assert_signed_out, is_signed_in
 
@@ -50,3 +52,11 @@ def test_a_revoked_user_can_sign_in_again_and_is_counted_again(store_settings, m
         assert "0 live session(s) of 0 user(s)" in _sessions(app, "stats")
         assert browser.sign_in(upn=user.upn).h1.startswith("Welcome")
         assert "1 live session(s) of 1 user(s)" in _sessions(app, "stats")
+
+
+def test_users_whose_sessions_all_expired_are_not_counted(store_settings, mock_authority):
+    with serve_app(store_settings(SESSION_IDLE_TIMEOUT=2, SESSION_ABSOLUTE_TIMEOUT=60)) as (app, url):
+        assert ScriptedBrowser(url).sign_in().h1.startswith("Welcome")
+        assert "1 live session(s) of 1 user(s)" in _sessions(app, "stats")
+        time.sleep(3.2)  # past the idle timeout: the store no longer has the session
+        assert "0 live session(s) of 0 user(s)" in _sessions(app, "stats")
