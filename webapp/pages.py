@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from .claims import claims_table
 from .errors import GraphFailure, NeedsSignIn
-from .extension import EntraSignIn, current_user, login_required
+from .extension import EntraSignIn, login_required
 
 USER_COLUMNS = (
     ("displayName", "Display name"),
@@ -22,9 +22,10 @@ def blueprint(entra: EntraSignIn, endpoint: str) -> Blueprint:
 
     @bp.get("/")
     def index() -> ResponseReturnValue:
-        if not current_user:
+        user = entra.user()  # the claims themselves: each use of the current_user proxy is a lookup
+        if not user:
             return redirect(url_for("entra.login"))
-        return render_template("index.html", user=current_user, claims_table=claims_table(current_user))
+        return render_template("index.html", user=user, claims_table=claims_table(user))
 
     @bp.get("/call_api")
     @login_required
