@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import flask
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .session_store import StoreUnavailable
+from .sessions import ServerSession
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,9 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable) -> Any:
         log.warning("session store unavailable on %s", request.path)
+        session = flask.session
+        if isinstance(session, ServerSession):  # the page's navigation must not wait for the store again
+            session.store_failed(error)
         response = app.make_response((render_template("errors/store.html"), 503))
         response.headers["Retry-After"] = "5"
         return response

@@ -44,14 +44,21 @@ class ServerSession(SessionMixin):
         self.modified = False
         self.touch = False
         self.ended = False  # the request ended this session (sign-out, new sign-in, absolute timeout)
+        self._unavailable: StoreUnavailable | None = None  # the store failed to load it in this request
 
     @property
     def loaded(self) -> bool:
         return self._data is not None
 
     def _load(self) -> dict[str, Any]:
+        if self._unavailable is not None:  # asked once per request: a stuck store costs one timeout, not several
+            raise StoreUnavailable(*self._unavailable.args)
         if self._data is None:
-            self.ticket, self.meta, self._data = self._interface.load(self._cookie)
+            try:
+                self.ticket, self.meta, self._data = self._interface.load(self._cookie)
+            except StoreUnavailable as error:
+                self._unavailable = error
+                raise
             self.touch = bool(self.ticket) and time.time() - self.meta.get("seen_at", 0) >= self._interface.touch_every
         return self._data
 
@@ -71,6 +78,11 @@ class ServerSession(SessionMixin):
 
     def __len__(self) -> int:
         return len(self._load())
+
+    def store_failed(self, error: StoreUnavailable) -> None:
+        """The store failed in this request (here or elsewhere): do not ask it again for the error page."""
+        if self._data is None:
+            self._unavailable = error
 
     @property
     def signed_in(self) -> bool:

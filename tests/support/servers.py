@@ -61,59 +61,112 @@ def _stop(process: subprocess.Popen):
             process.wait()
 
 
-@contextlib.contextmanager
-def redis_server(tmp_dir: Path):
-    """Start redis-server without persistence on a free port; yield its URL."""
-    binary = require("redis-server", "apt-get install redis-server; .ci/run installs it")
-    import redis
+REDIS_USER = "webapp"  # an ACL user, as a deployer would give the app
 
-    for _attempt in range(3):  # a free port can be taken between probing and binding
-        port = free_port()
-        log_path = tmp_dir / f"redis-{port}.log"
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(
+
+def redis_url(port: int, password: str, user: str = REDIS_USER) -> str:
+    return f"redis://{user}:{password}@127.0.0.1:{port}/0"
+
+
+@dataclass
+class RedisServer:
+    """A password-protected redis-server child process that a test can stop and start again on the same port."""
+
+    port: int
+    password: str
+    tmp_dir: Path
+    persist: bool = False
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return redis_url(self.port, self.password)
+
+    def start(self) -> bool:
+        """Start it; False if the port was taken meanwhile (RuntimeError for any other failure)."""
+        import redis
+
+        binary = require("redis-server", "apt-get install redis-server; .ci/run installs it")
+        log_path = self.tmp_dir / f"redis-{self.port}.log"
+        persistence = ["--save", "3600 1", "--dbfilename", f"dump-{self.port}.rdb"] if self.persist else ["--save", ""]
+        with open(log_path, "a") as log:
+            self.process = subprocess.Popen(
                 [
                     binary,
                     "--port",
-                    str(port),
+                    str(self.port),
                     "--bind",
                     "127.0.0.1",
-                    "--save",
-                    "",
+                    *persistence,
                     "--appendonly",
                     "no",
                     "--dir",
-                    str(tmp_dir),
+                    str(self.tmp_dir),
                     "--daemonize",
                     "no",
                     "--loglevel",
                     "warning",
+                    # As deployed: no anonymous access (requirepass), and the app signs in as its own ACL user
+                    # (any key, any command: the tests also flush and reconfigure the server through it).
+                    "--requirepass",
+                    self.password,
+                    "--user",
+                    REDIS_USER,
+                    "on",
+                    f">{self.password}",
+                    "~*",
+                    "&*",
+                    "+@all",
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_dies_with_us(),
             )
-        client = redis.Redis(port=port, socket_connect_timeout=0.5)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            _stop(process)
-            output = log_path.read_text(errors="replace")
-            if "Address already in use" in output:
-                continue
-            raise RuntimeError(f"redis-server did not start: {output}")
-        client.close()
         try:
-            yield f"redis://127.0.0.1:{port}/0"
+            while self.process.poll() is None and time.monotonic() < deadline:
+                try:
+                    client.ping()
+                    return True
+                except redis.ConnectionError:
+                    time.sleep(0.05)
         finally:
-            _stop(process)
+            client.close()
+        self.stop()
+        output = log_path.read_text(errors="replace")
+        if "Address already in use" in output:
+            return False
+        raise RuntimeError(f"redis-server did not start: {output}")
+
+    def stop(self):
+        """SIGTERM and wait (with persist=True it saves its data first, and loads it again on start)."""
+        if self.process is not None:
+            _stop(self.process)
+
+
+@contextlib.contextmanager
+def redis_instance(tmp_dir: Path, persist: bool = False):
+    """Start a password-protected redis-server on a free port; yield its RedisServer, to stop and start again."""
+    import secrets
+
+    for _attempt in range(3):  # a free port can be taken between probing and binding
+        server = RedisServer(free_port(), secrets.token_urlsafe(24), tmp_dir, persist)
+        if not server.start():
+            continue
+        try:
+            yield server
+        finally:
+            server.stop()
         return
     raise RuntimeError("redis-server found no free port")
+
+
+@contextlib.contextmanager
+def redis_server(tmp_dir: Path):
+    """Start a password-protected redis-server on a free port; yield its URL (redis://webapp:<password>@...)."""
+    with redis_instance(tmp_dir) as server:
+        yield server.url
 
 
 @dataclass
@@ -210,6 +263,6 @@ def _wait_until_serving(server: Gunicorn) -> bool:
         try:
             requests.get(f"{server.url}/static/style.css", timeout=2)
             return True
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still booting
             time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not answer within 30 s:\n{server.log()}")
