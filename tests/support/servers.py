@@ -77,10 +77,35 @@ class RedisServer:
     tmp_dir: Path
     persist: bool = False
     process: subprocess.Popen | None = None
+    # The app user's ACL rules (default: every key and command, as the tests flush and reconfigure through it).
+    acl: tuple[str, ...] = ("~*", "&*", "+@all")
+    # (certificate, key, CA) PEM paths: serve TLS only, on `port`, and hand out rediss:// URLs.
+    tls: tuple[Path, Path, Path] | None = None
 
     @property
     def url(self) -> str:
-        return redis_url(self.port, self.password)
+        if self.tls is None:
+            return redis_url(self.port, self.password)
+        return f"rediss://{REDIS_USER}:{self.password}@localhost:{self.port}/0?ssl_ca_certs={self.tls[2]}"
+
+    def _listen_args(self) -> list[str]:
+        if self.tls is None:
+            return ["--port", str(self.port)]
+        cert, key, ca = self.tls
+        return [
+            "--port",
+            "0",
+            "--tls-port",
+            str(self.port),
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(ca),
+            "--tls-auth-clients",
+            "no",
+        ]
 
     def start(self) -> bool:
         """Start it; False if the port was taken meanwhile (RuntimeError for any other failure)."""
@@ -93,8 +118,7 @@ class RedisServer:
             self.process = subprocess.Popen(
                 [
                     binary,
-                    "--port",
-                    str(self.port),
+                    *self._listen_args(),
                     "--bind",
                     "127.0.0.1",
                     *persistence,
@@ -106,17 +130,14 @@ class RedisServer:
                     "no",
                     "--loglevel",
                     "warning",
-                    # As deployed: no anonymous access (requirepass), and the app signs in as its own ACL user
-                    # (any key, any command: the tests also flush and reconfigure the server through it).
+                    # As deployed: no anonymous access (requirepass), and the app signs in as its own ACL user.
                     "--requirepass",
                     self.password,
                     "--user",
                     REDIS_USER,
                     "on",
                     f">{self.password}",
-                    "~*",
-                    "&*",
-                    "+@all",
+                    *self.acl,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -146,12 +167,13 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def redis_instance(tmp_dir: Path, persist: bool = False):
-    """Start a password-protected redis-server on a free port; yield its RedisServer, to stop and start again."""
+def redis_instance(tmp_dir: Path, persist: bool = False, **options):
+    """Start a password-protected redis-server on a free port; yield its RedisServer, to stop and start again.
+    options: RedisServer's acl and tls."""
     import secrets
 
     for _attempt in range(3):  # a free port can be taken between probing and binding
-        server = RedisServer(free_port(), secrets.token_urlsafe(24), tmp_dir, persist)
+        server = RedisServer(free_port(), secrets.token_urlsafe(24), tmp_dir, persist, **options)
         if not server.start():
             continue
         try:
