@@ -1,15 +1,13 @@
 """The extension alone, in a Flask app of someone else's: a few lines give sign-in, a protected page and Graph."""
 
-import contextlib
 import json
 import secrets
-import threading
 
 from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.support.apps import TEST_CLIENT_ID, TEST_CLIENT_SECRET
 from tests.support.browser import ScriptedBrowser
+from tests.support.served import serve_wsgi
 from webapp import EntraSignIn, current_user, login_required
 
 
@@ -41,24 +39,9 @@ def tiny_app(mock, tmp_path, url: str) -> Flask:
     return app
 
 
-@contextlib.contextmanager
-def serving(build):
-    server = make_server("127.0.0.1", 0, app=None, threaded=True)
-    url = f"http://localhost:{server.server_port}"
-    server.app = build(url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def test_a_tiny_app_signs_in_through_the_extension_and_calls_graph(mock_authority, tmp_path):
     user = mock_authority.state.users[0]
-    with serving(lambda url: tiny_app(mock_authority, tmp_path, url)) as url:
+    with serve_wsgi(lambda url: tiny_app(mock_authority, tmp_path, url)) as (_app, url):
         browser = ScriptedBrowser(url)
         first = browser.http.get(f"{url}/profile", allow_redirects=False)
         assert first.status_code == 302 and "/login?next=/profile" in first.headers["Location"], first.text[:200]

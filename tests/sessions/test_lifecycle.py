@@ -8,6 +8,7 @@ import time
 from tests.support.apps import app_settings, serve_app
 from tests.support.browser import ScriptedBrowser, answers_signed_in, assert_signed_out, is_signed_in
 from tests.support.store import read_session, redis_key, session_files
+from webapp.sealing import Ticket
 
 
 def test_each_sign_in_starts_a_new_session_and_ends_the_one_before(store_settings, mock_authority):
@@ -180,3 +181,17 @@ def test_users_stay_signed_in_across_a_restart(store_settings):
         again = ScriptedBrowser(url)
         assert is_signed_in(again, cookie=cookie, cookie_name=name), "a restart must not sign anyone out"
         assert is_signed_in(again, "/call_api", cookie=cookie, cookie_name=name)
+
+
+def test_a_cookie_with_the_right_id_and_another_secret_opens_nothing(store_settings):
+    """The id half of a ticket names the store key; only the secret half opens the session, even right after the
+    real cookie was used (each process remembers recently opened sessions by the whole cookie)."""
+    with serve_app(store_settings()) as (app, url):
+        name = app.config["SESSION_COOKIE_NAME"]
+        browser = ScriptedBrowser(url)
+        browser.sign_in()
+        real = Ticket.from_cookie(browser.session_cookie())
+        assert is_signed_in(browser, cookie=real.cookie, cookie_name=name)
+        forged = Ticket(real.id, bytes(32)).cookie
+        assert_signed_out(browser, cookie=forged, cookie_name=name, why="an id without its secret opened a session")
+        assert is_signed_in(browser, cookie=real.cookie, cookie_name=name)

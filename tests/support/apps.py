@@ -1,13 +1,9 @@
 """The app under test: its registration at the mock authority, its settings, and serving it on a free port."""
 
-import contextlib
 import secrets
-import threading
 import uuid
 
-from werkzeug.serving import make_server
-
-from app import create_app
+from tests.support.served import serve_app_at
 
 TEST_CLIENT_ID = str(uuid.uuid4())
 TEST_CLIENT_SECRET = secrets.token_urlsafe(32)
@@ -44,18 +40,6 @@ def app_settings(mock, tmp_path, **overrides) -> dict:
     return settings
 
 
-@contextlib.contextmanager
 def serve_app(settings):
     """Serve create_app(settings) on a free port; yield (app, url). REDIRECT_URI follows the port."""
-    server = make_server("127.0.0.1", 0, app=None, threaded=True)
-    url = f"http://localhost:{server.server_port}"
-    settings = {"REDIRECT_URI": f"{url}/getAToken", **settings}
-    server.app = create_app(settings)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.app, url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return serve_app_at(lambda url: {"REDIRECT_URI": f"{url}/getAToken", **settings})

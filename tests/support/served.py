@@ -4,9 +4,10 @@ over TLS (a throwaway trustme CA: browsers are told to ignore it; nothing is tru
 import contextlib
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import trustme
+from flask import Flask
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -20,13 +21,15 @@ def tls_context() -> ssl.SSLContext:
 
 
 @contextlib.contextmanager
-def serve_app_at(settings_for: Callable[[str], dict], host: str = "localhost", tls: bool = False):
-    """Serve create_app(settings_for(url)) on a free port; yield (app, url). The URL (scheme, host, port) is
-    known before the app is built, so REDIRECT_URI and the registration at the mock can name it."""
+def serve_wsgi(
+    build: Callable[[str], Flask], host: str = "localhost", tls: bool = False
+) -> Iterator[tuple[Flask, str]]:
+    """Serve build(url) on a free port; yield (app, url). The URL (scheme, host, port) is known before the app is
+    built, so its REDIRECT_URI and its registration at the mock can name it."""
     server = make_server("127.0.0.1", 0, app=None, threaded=True, ssl_context=tls_context() if tls else None)
     url = f"{'https' if tls else 'http'}://{host}:{server.server_port}"
     try:
-        server.app = create_app(settings_for(url))
+        server.app = build(url)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -36,3 +39,8 @@ def serve_app_at(settings_for: Callable[[str], dict], host: str = "localhost", t
             thread.join(timeout=5)
     finally:
         server.server_close()
+
+
+def serve_app_at(settings_for: Callable[[str], dict], host: str = "localhost", tls: bool = False):
+    """Serve create_app(settings_for(url)); yield (app, url)."""
+    return serve_wsgi(lambda url: create_app(settings_for(url)), host, tls)

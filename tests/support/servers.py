@@ -210,19 +210,24 @@ def gunicorn_env(settings: dict, **server) -> dict:
     return env
 
 
+def gunicorn_command(control_socket: Path) -> list[str]:
+    """What `make serve` runs, with a control socket of the test's own."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "gunicorn.conf.py",
+        "--control-socket",
+        str(control_socket),
+        "app:app",
+    ]
+
+
 def run_gunicorn(settings: dict, tmp_dir: Path, timeout=30, **server) -> subprocess.CompletedProcess:
     """Run gunicorn in the foreground until it exits by itself (e.g. refusing to start)."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--control-socket",
-            str(tmp_dir / "gunicorn.ctl"),
-            "app:app",
-        ],
+        gunicorn_command(tmp_dir / "gunicorn.ctl"),
         cwd=ROOT,
         env=gunicorn_env(settings, **server),
         capture_output=True,
@@ -249,16 +254,7 @@ def gunicorn(settings: dict, tmp_dir: Path, workers=3, threads=2, public_url=Non
         log_path = tmp_dir / f"gunicorn-{port}.log"
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "gunicorn.conf.py",
-                    "--control-socket",
-                    str(tmp_dir / f"gunicorn-{port}.ctl"),
-                    "app:app",
-                ],
+                gunicorn_command(tmp_dir / f"gunicorn-{port}.ctl"),
                 cwd=ROOT,
                 env=env,
                 stdout=log,
