@@ -1,7 +1,7 @@
 """A sign-in in progress lives in the browser, not on the server: one sealed cookie per sign-in.
 
 Anonymous visitors then store nothing on the server (a flood of /login visits costs no disk or Redis memory),
-and any number of tabs can sign in at once, each with its own cookie, none rewriting another's. The cookie is
+and several tabs can sign in at once, each with its own cookie, none rewriting another's. The cookie is
 AES-GCM sealed under a key derived from SECRET_KEY, named after its `state` and bound to that name, lives at
 most PENDING_LIFETIME, and is deleted when used. It holds what `identity` needs to finish the flow (state, nonce,
 PKCE verifier) and where to go next. At most MAX_PENDING are kept (each is about 1.4 KB): servers and proxies

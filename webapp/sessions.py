@@ -48,6 +48,7 @@ class ServerSession(SessionMixin):
         self.modified = False
         self.touch = False
         self.ended = False  # the request ended this session (sign-out, new sign-in, absolute timeout)
+        self.fresh = False  # the request began this session (sign-in)
         self._unavailable: StoreUnavailable | None = None  # the store failed to load it in this request
 
     @property
@@ -135,7 +136,7 @@ class EncryptedSessions(SessionInterface):
             if session.loaded and session._cookie:  # a cookie that names no live session: drop it
                 self._delete_cookie(response)
             return
-        if session.meta.get("new"):
+        if session.fresh:  # begun in this request, and already written
             self._set_cookie(response, session.ticket)
             return
         if not (session.modified or session.touch):
@@ -185,7 +186,7 @@ class EncryptedSessions(SessionInterface):
         self._write(session, replace=False)
         for index in self._indexes(session.meta):
             self.store.index_add(index, session.ticket.store_key)
-        session.meta["new"] = True
+        session.fresh = True
 
     def end(self, session: ServerSession) -> None:
         """Delete the browser's session from the store; StoreUnavailable if that could not be done."""
@@ -220,8 +221,7 @@ class EncryptedSessions(SessionInterface):
     def _write(self, session: ServerSession, replace: bool) -> bool:
         assert session.ticket is not None
         now = int(time.time())
-        meta = {key: value for key, value in session.meta.items() if key != "new"}
-        meta["seen_at"] = now
+        meta = {**session.meta, "seen_at": now}
         # The store keeps the session until the idle timeout, or the absolute one if that comes first.
         ttl = max(1, min(self.idle_timeout, meta["signed_in_at"] + self.absolute_timeout - now))
         plaintext = json.dumps({"v": FORMAT, "meta": meta, "data": session._data}, separators=(",", ":"))

@@ -8,7 +8,6 @@ import identity.web
 import msal
 
 from webapp.identity_seam import IDENTITY_VERSION, Auth
-from webapp.sessions import USER_CLAIMS
 
 
 def test_identity_is_the_version_the_seam_was_written_for():
@@ -45,7 +44,3 @@ def test_identity_keeps_the_user_and_the_cache_in_the_mapping_it_is_given():
 def test_msal_takes_our_http_client_and_cache():
     parameters = inspect.signature(msal.ConfidentialClientApplication.__init__).parameters
     assert {"http_client", "token_cache", "http_cache", "instance_discovery", "oidc_authority"} <= set(parameters)
-
-
-def test_the_claims_kept_beside_the_session_are_ones_entra_issues():
-    assert set(USER_CLAIMS) == {"oid", "sid", "login_hint"}
