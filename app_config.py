@@ -10,7 +10,7 @@ from typing import Any
 
 from webapp.settings import DEFAULTS, Problem, Settings, parse
 
-__all__ = ["DEFAULTS", "Problem", "Settings", "find_problems", "load", "settings_from_env"]
+__all__ = ["DEFAULTS", "Problem", "Settings", "find_problems", "load", "parse_settings", "settings_from_env"]
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -24,6 +24,11 @@ def load(overrides: Mapping[str, Any] | None = None) -> tuple[Settings | None, l
     return parse({**settings_from_env(), **(overrides or {})}, DEFAULTS)
 
 
+def parse_settings(config: Mapping[str, Any]) -> tuple[Settings | None, list[Problem]]:
+    """Settings from config alone (missing keys take the defaults, the environment is not read)."""
+    return parse(config, DEFAULTS)
+
+
 def find_problems(config: Mapping[str, Any]) -> list[Problem]:
     """Name each missing or malformed setting, with how to fix it."""
-    return parse(config, DEFAULTS)[1]
+    return parse_settings(config)[1]

@@ -2,12 +2,34 @@
 
 DEFAULTS: dict[str, str] = {
     "CLIENT_ID": "",
+    # The credential: exactly one of these four (see README, Credentials).
     "CLIENT_SECRET": "",
+    # A PEM (private key and certificate) or a .pfx/.p12; the password if the file is encrypted.
+    "CLIENT_CERTIFICATE_PATH": "",
+    "CLIENT_CERTIFICATE_PASSWORD": "",
+    # true: send the certificate chain (x5c) too, for Subject Name/Issuer authentication.
+    "CLIENT_CERTIFICATE_SEND_X5C": "false",
+    # A federated token file, read at each token request; AZURE_FEDERATED_TOKEN_FILE (AKS) is read when unset.
+    "CLIENT_ASSERTION_FILE": "",
+    "AZURE_FEDERATED_TOKEN_FILE": "",
+    # The client id of a user-assigned managed identity trusted by the app as a federated credential.
+    "MANAGED_IDENTITY_CLIENT_ID": "",
+    # The authority: exactly one of AUTHORITY, OIDC_AUTHORITY, B2C_TENANT_NAME (see README, Authorities).
     "AUTHORITY": "",
+    # Any OpenID provider (or an External ID custom domain), by its issuer URL.
+    "OIDC_AUTHORITY": "",
+    # Azure AD B2C: the tenant's name (contoso for contoso.onmicrosoft.com) and its user flows.
+    "B2C_TENANT_NAME": "",
+    # B2C's host when it is not <B2C_TENANT_NAME>.b2clogin.com (a custom domain), as https://host.
+    "B2C_INSTANCE": "",
+    "SIGNUPSIGNIN_USER_FLOW": "",
+    "EDITPROFILE_USER_FLOW": "",
+    "RESETPASSWORD_USER_FLOW": "",
     "REDIRECT_URI": "http://localhost:5000/getAToken",
     # Space-separated; openid, profile and offline_access are added by MSAL itself.
     "SCOPE": "User.ReadBasic.All",
-    "ENDPOINT": "https://graph.microsoft.com/v1.0/users",
+    # Empty: /v1.0/users on the Graph host of AUTHORITY's cloud (graph.microsoft.com, graph.microsoft.us, ...).
+    "ENDPOINT": "",
     # Tenant ids (GUIDs, comma or space separated) allowed to sign in through a multi-tenant AUTHORITY.
     "ALLOWED_TENANTS": "",
     "SECRET_KEY": "",

@@ -4,12 +4,14 @@ Layers, in order: DEFAULTS (defaults.py), then the environment, then overrides (
 after `parse` receives typed values; a setting that cannot work is a `Problem`, shown on the configuration page.
 """
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from .clouds import graph_host_for
 from .defaults import DEFAULTS
 
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
@@ -32,11 +34,44 @@ class Invalid(ValueError):
     """A setting's value cannot work; the message says how to fix it."""
 
 
+CredentialKind = Literal["secret", "certificate", "assertion_file", "managed_identity"]
+# Each credential, by the setting that configures it (exactly one must be set).
+CREDENTIAL_SETTINGS: dict[str, CredentialKind] = {
+    "CLIENT_SECRET": "secret",
+    "CLIENT_CERTIFICATE_PATH": "certificate",
+    "CLIENT_ASSERTION_FILE": "assertion_file",
+    "MANAGED_IDENTITY_CLIENT_ID": "managed_identity",
+}
+# The federated token file of AKS workload identity, which sets this variable itself.
+ASSERTION_FILE_ALIAS = "AZURE_FEDERATED_TOKEN_FILE"
+AuthorityKind = Literal["entra", "oidc", "b2c"]
+AUTHORITY_SETTINGS: dict[str, AuthorityKind] = {
+    "AUTHORITY": "entra",
+    "OIDC_AUTHORITY": "oidc",
+    "B2C_TENANT_NAME": "b2c",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     client_id: str
+    # The credential: exactly one of client_secret, client_certificate_path, client_assertion_file and
+    # managed_identity_client_id is set (credential_kind says which).
     client_secret: str
+    client_certificate_path: str
+    client_certificate_password: str
+    client_certificate_send_x5c: bool
+    client_assertion_file: str
+    managed_identity_client_id: str
+    # The authority: exactly one of authority (Entra, any cloud, External ID), oidc_authority (an issuer URL) and
+    # b2c_tenant_name (with its user flows) is set (authority_kind says which).
     authority: str
+    oidc_authority: str
+    b2c_tenant_name: str
+    b2c_instance: str
+    signupsignin_user_flow: str
+    editprofile_user_flow: str
+    resetpassword_user_flow: str
     redirect_uri: str
     scopes: tuple[str, ...]
     endpoint: str
@@ -56,6 +91,14 @@ class Settings:
     requests_ca_bundle: str
     max_content_length: int
     local_mock_authority: bool
+
+    @property
+    def credential_kind(self) -> CredentialKind:
+        return next(kind for key, kind in CREDENTIAL_SETTINGS.items() if getattr(self, key.lower()))
+
+    @property
+    def authority_kind(self) -> AuthorityKind:
+        return next(kind for key, kind in AUTHORITY_SETTINGS.items() if getattr(self, key.lower()))
 
     @property
     def redirect_path(self) -> str:
@@ -136,27 +179,68 @@ def client_id(value: Any) -> str:
     return value
 
 
-def client_secret(value: Any) -> str:
-    value = text(value)
-    if not value:
-        raise Invalid("is missing. Create one under Certificates & secrets and copy its Value (not its Secret ID).")
-    return _no_placeholder(value)
+def optional_secret(value: Any) -> str:
+    return _no_placeholder(text(value))
 
 
-def authority(value: Any) -> str:
+def optional_guid(value: Any) -> str:
     value = text(value)
-    if not value:
-        raise Invalid(
-            "is missing. Use https://login.microsoftonline.com/<tenant id>, "
-            "or .../organizations for a multi-tenant app."
-        )
+    if value and not GUID.match(value):
+        raise Invalid("must be a GUID (the identity's Client ID on its Overview page).")
+    return value
+
+
+def optional_file(value: Any) -> str:
+    value = text(value)
+    if value and not os.path.isfile(value):
+        raise Invalid(f"names no readable file: {value}")
+    return value
+
+
+def _authority_url(value: str, tenant_required: bool = True) -> str:
     _no_placeholder(value)
     parts = urlsplit(value)
-    if not _is_url(value, {"https"}) or not parts.path.strip("/"):
+    if not _is_url(value, {"https"}):
+        raise Invalid("must be an https URL, e.g. https://login.microsoftonline.com/<tenant id>.")
+    # External ID's https://<subdomain>.ciamlogin.com/ names its tenant by its host.
+    if tenant_required and not parts.path.strip("/") and not (parts.hostname or "").endswith(".ciamlogin.com"):
         raise Invalid("must be an https URL with a tenant segment, e.g. https://login.microsoftonline.com/<tenant id>.")
     if parts.query or parts.fragment or value.endswith(("?", "#")):
         raise Invalid("must not have a query or a fragment: MSAL appends its own paths to it.")
     return value.rstrip("/")
+
+
+def authority(value: Any) -> str:
+    value = text(value)
+    return _authority_url(value) if value else ""
+
+
+def oidc_authority(value: Any) -> str:
+    """An issuer URL: its discovery document is at {issuer}/.well-known/openid-configuration."""
+    value = text(value)
+    return _authority_url(value, tenant_required=False) if value else ""
+
+
+def b2c_instance(value: Any) -> str:
+    """B2C's host (a custom domain, or <tenant>.b2clogin.com by default), as https://host[:port]."""
+    value = text(value)
+    if value and (not _is_url(value, {"https"}) or urlsplit(value).path.strip("/")):
+        raise Invalid("must be https://<host> alone, e.g. https://login.contoso.example (a custom domain).")
+    return value.rstrip("/")
+
+
+def b2c_name(value: Any) -> str:
+    value = text(value)
+    if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", value):
+        raise Invalid("must be the B2C tenant's name alone (contoso for contoso.onmicrosoft.com).")
+    return value
+
+
+def user_flow(value: Any) -> str:
+    value = text(value)
+    if value and not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        raise Invalid("must be a user flow's name, e.g. B2C_1_signupsignin1.")
+    return value
 
 
 def redirect_uri(value: Any) -> str:
@@ -192,6 +276,10 @@ def https_url(value: Any) -> str:
     if not _is_url(value, {"https"}):
         raise Invalid("must be an https URL, e.g. https://graph.microsoft.com/v1.0/users.")
     return value
+
+
+def optional_https_url(value: Any) -> str:
+    return https_url(value) if text(value) else ""
 
 
 def tenant_list(value: Any) -> tuple[str, ...]:
@@ -253,11 +341,22 @@ def content_length(value: Any) -> int:
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "CLIENT_ID": client_id,
-    "CLIENT_SECRET": client_secret,
+    "CLIENT_SECRET": optional_secret,
+    "CLIENT_CERTIFICATE_PATH": optional_file,
+    "CLIENT_CERTIFICATE_PASSWORD": text,
+    "CLIENT_CERTIFICATE_SEND_X5C": boolean,
+    "CLIENT_ASSERTION_FILE": optional_file,
+    "MANAGED_IDENTITY_CLIENT_ID": optional_guid,
     "AUTHORITY": authority,
+    "OIDC_AUTHORITY": oidc_authority,
+    "B2C_TENANT_NAME": b2c_name,
+    "B2C_INSTANCE": b2c_instance,
+    "SIGNUPSIGNIN_USER_FLOW": user_flow,
+    "EDITPROFILE_USER_FLOW": user_flow,
+    "RESETPASSWORD_USER_FLOW": user_flow,
     "REDIRECT_URI": redirect_uri,
     "SCOPE": scopes,
-    "ENDPOINT": https_url,
+    "ENDPOINT": optional_https_url,
     "ALLOWED_TENANTS": tenant_list,
     "SECRET_KEY": text,
     "SESSION_TYPE": session_type,
@@ -278,16 +377,63 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 FIELD_OF = {"SCOPE": "scopes"}
 
 
+CREDENTIAL_HELP = (
+    "The app needs exactly one credential: CLIENT_SECRET (a secret's Value from Certificates & secrets), "
+    "CLIENT_CERTIFICATE_PATH (a PEM or PFX whose certificate is uploaded there), CLIENT_ASSERTION_FILE "
+    "(a federated token file; AKS sets AZURE_FEDERATED_TOKEN_FILE) or MANAGED_IDENTITY_CLIENT_ID."
+)
+AUTHORITY_HELP = (
+    "The app needs exactly one authority: AUTHORITY (https://login.microsoftonline.com/<tenant id>, or "
+    ".../organizations for a multi-tenant app), OIDC_AUTHORITY (an OpenID provider's issuer URL) or "
+    "B2C_TENANT_NAME with SIGNUPSIGNIN_USER_FLOW."
+)
+
+
+def _with_alias(config: Mapping[str, Any], key: str, alias: str) -> Mapping[str, Any]:
+    if text(config.get(key)) or not text(config.get(alias)):
+        return config
+    return {**config, key: config[alias]}
+
+
+def _exactly_one(
+    values: dict[str, Any], problems: list[Problem], group: Mapping[str, str], help_text: str
+) -> list[Problem]:
+    """A problem unless exactly one setting of the group is set (none found if one of them is already wrong)."""
+    if any(problem.setting in group for problem in problems):
+        return []
+    chosen = [key for key in group if values.get(key.lower())]
+    first = next(iter(group))
+    if not chosen:
+        return [Problem(first, f"is missing. {help_text}")]
+    if len(chosen) > 1:
+        return [Problem(chosen[1], f"is set as well as {chosen[0]}: keep exactly one. {help_text}")]
+    return []
+
+
+def default_endpoint(authority: str) -> str:
+    """The Graph users endpoint of the authority's cloud (national clouds have their own Graph host)."""
+    return f"https://{graph_host_for(urlsplit(authority).hostname or '')}/v1.0/users"
+
+
 def parse(config: Mapping[str, Any], defaults: Mapping[str, str] = DEFAULTS) -> tuple[Settings | None, list[Problem]]:
     """Settings from config (missing keys take defaults), or None and every problem found."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
+    config = _with_alias(config, "CLIENT_ASSERTION_FILE", ASSERTION_FILE_ALIAS)
     for key, parser in PARSERS.items():
         try:
             value = config.get(key)  # None: unset (Flask's own config holds None for e.g. MAX_CONTENT_LENGTH)
             values[FIELD_OF.get(key, key.lower())] = parser(defaults.get(key, "") if value is None else value)
         except Invalid as invalid:
             problems.append(Problem(key, str(invalid)))
+    problems += _exactly_one(values, problems, CREDENTIAL_SETTINGS, CREDENTIAL_HELP)
+    problems += _exactly_one(values, problems, AUTHORITY_SETTINGS, AUTHORITY_HELP)
+    if values.get("b2c_tenant_name") and not values.get("signupsignin_user_flow"):
+        problems.append(
+            Problem("SIGNUPSIGNIN_USER_FLOW", "is missing: B2C_TENANT_NAME needs its sign-up and sign-in user flow.")
+        )
+    if values.get("endpoint") == "":
+        values["endpoint"] = default_endpoint(values.get("authority", ""))
     idle, absolute = values.get("session_idle_timeout"), values.get("session_absolute_timeout")
     if idle and absolute and idle > absolute:
         problems.append(Problem("SESSION_IDLE_TIMEOUT", "must not be longer than SESSION_ABSOLUTE_TIMEOUT."))

@@ -85,3 +85,60 @@ def test_environment_overrides_defaults():
     settings = app_config.settings_from_env({"SCOPE": " User.Read ", "ENDPOINT": "https://x.test/v1.0/me"})
     assert settings["SCOPE"] == "User.Read" and settings["ENDPOINT"] == "https://x.test/v1.0/me"
     assert settings["REDIRECT_URI"] == "http://localhost:5000/getAToken"
+
+
+@pytest.mark.parametrize(
+    "changes, named",
+    [
+        ({"CLIENT_SECRET": ""}, "CLIENT_SECRET"),  # no credential at all
+        ({"CLIENT_ASSERTION_FILE": __file__}, "CLIENT_ASSERTION_FILE"),  # a secret and a federated token: which?
+        ({"MANAGED_IDENTITY_CLIENT_ID": "not-a-guid"}, "MANAGED_IDENTITY_CLIENT_ID"),
+        ({"CLIENT_SECRET": "", "CLIENT_CERTIFICATE_PATH": "/no/such/cert.pem"}, "CLIENT_CERTIFICATE_PATH"),
+        ({"OIDC_AUTHORITY": "https://issuer.example.test"}, "OIDC_AUTHORITY"),  # and AUTHORITY: which?
+        ({"AUTHORITY": "", "B2C_TENANT_NAME": "contoso"}, "SIGNUPSIGNIN_USER_FLOW"),
+        ({"AUTHORITY": "", "B2C_TENANT_NAME": "contoso.onmicrosoft.com"}, "B2C_TENANT_NAME"),
+        ({"AUTHORITY": "", "OIDC_AUTHORITY": "http://issuer.example.test"}, "OIDC_AUTHORITY"),
+    ],
+)
+def test_credential_and_authority_are_exactly_one_each(changes, named):
+    problems = app_config.find_problems({**GOOD_SETTINGS, **changes})
+    assert [problem.setting for problem in problems] == [named], problems
+
+
+def test_each_credential_kind_is_recognised(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("eyJ.fake.token")
+    cases = {
+        "secret": {},
+        "certificate": {"CLIENT_SECRET": "", "CLIENT_CERTIFICATE_PATH": str(token_file)},
+        "assertion_file": {"CLIENT_SECRET": "", "CLIENT_ASSERTION_FILE": str(token_file)},
+        "managed_identity": {"CLIENT_SECRET": "", "MANAGED_IDENTITY_CLIENT_ID": "0f0e0d0c-0000-4000-8000-00000000000a"},
+    }
+    for kind, changes in cases.items():
+        settings, problems = app_config.parse_settings({**GOOD_SETTINGS, **changes})
+        assert problems == [] and settings.credential_kind == kind, (kind, problems)
+    # AKS workload identity sets AZURE_FEDERATED_TOKEN_FILE itself.
+    settings, _ = app_config.parse_settings(
+        {**GOOD_SETTINGS, "CLIENT_SECRET": "", "AZURE_FEDERATED_TOKEN_FILE": str(token_file)}
+    )
+    assert settings.credential_kind == "assertion_file" and settings.client_assertion_file == str(token_file)
+
+
+@pytest.mark.parametrize(
+    "authority, endpoint",
+    [
+        ("https://login.microsoftonline.com/organizations", "https://graph.microsoft.com/v1.0/users"),
+        (
+            "https://login.microsoftonline.us/0f0e0d0c-0000-4000-8000-000000000002",
+            "https://graph.microsoft.us/v1.0/users",
+        ),
+        (
+            "https://login.partner.microsoftonline.cn/0f0e0d0c-0000-4000-8000-000000000002",
+            "https://microsoftgraph.chinacloudapi.cn/v1.0/users",
+        ),
+        ("https://contoso.ciamlogin.com/", "https://graph.microsoft.com/v1.0/users"),
+    ],
+)
+def test_endpoint_default_follows_the_cloud(authority, endpoint):
+    settings, problems = app_config.parse_settings({**GOOD_SETTINGS, "AUTHORITY": authority, "ENDPOINT": ""})
+    assert problems == [] and settings.endpoint == endpoint
