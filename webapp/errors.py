@@ -26,7 +26,7 @@ PLAIN_WORDS = {
     "login_required": "You need to sign in again.",
     "invalid_grant": "The sign-in could not be completed: the one-time code from Microsoft was invalid, "
     "expired or already used, or your sign-in has expired.",
-    "invalid_client": "Microsoft refused this app's credentials. The site's CLIENT_SECRET is wrong or has expired.",
+    "invalid_client": "Microsoft refused this site's own credential, so nobody can sign in until it is fixed.",
     "unauthorized_client": "This app is not registered in the tenant you signed in to.",
     "invalid_scope": "Microsoft did not grant the permissions this app asks for.",
     "invalid_request": "Microsoft rejected the sign-in request as malformed.",
@@ -43,6 +43,39 @@ PLAIN_WORDS = {
     "authority_unreachable": "We could not reach the Microsoft identity platform. Please try again in a moment.",
 }
 
+# Entra refusing the app itself (its credential or registration), by AADSTS code (reference-error-codes.md): the
+# operator's to fix, not the user's. 503, not 502: the site cannot sign anyone in until its configuration changes
+# (502 would blame Entra, which answered correctly; 4xx would blame the user; 500 would say the app crashed).
+MISCONFIGURED = 503
+CREDENTIAL_FIXES = {
+    "700016": "Entra knows no app with this CLIENT_ID in this tenant: copy the Application (client) ID from the "
+    "app's Overview page, and check the tenant in AUTHORITY.",
+    "700021": "The client assertion's issuer and subject must be the app's CLIENT_ID: the certificate or federated "
+    "token belongs to another app registration.",
+    "700023": "The client assertion's audience is not this tenant's token endpoint: check the tenant in AUTHORITY.",
+    "700024": "The client assertion is outside its validity period: check this server's clock (NTP), and that "
+    "CLIENT_ASSERTION_FILE is being refreshed before its token expires.",
+    "700027": "Entra does not accept the certificate that signed the client assertion: upload its public part "
+    "(the .cer/.pem, not the key) under Certificates & secrets > Certificates, and check that the thumbprint "
+    "shown there matches the certificate in CLIENT_CERTIFICATE_PATH (the app logs it at start-up).",
+    "700211": "No federated credential of the app trusts the token's issuer: under Certificates & secrets > "
+    "Federated credentials the issuer must be exactly the token's iss (e.g. the cluster's OIDC issuer URL).",
+    "700212": "No federated credential of the app accepts the token's audience: it must be "
+    "api://AzureADTokenExchange, in the credential and in the token.",
+    "700213": "No federated credential of the app matches the token's subject: for AKS it is "
+    "system:serviceaccount:<namespace>:<service account>; for a managed identity, add it as a federated "
+    "credential (managed identity) of the app.",
+    "7000215": "CLIENT_SECRET is not a valid secret of this app: copy the secret's Value (shown once, when it is "
+    "created), not its Secret ID. Create a new secret if the Value is lost.",
+    "7000218": "The token request carried no credential: set exactly one of CLIENT_SECRET, CLIENT_CERTIFICATE_PATH, "
+    "CLIENT_ASSERTION_FILE or MANAGED_IDENTITY_CLIENT_ID.",
+    "7000222": "CLIENT_SECRET has expired: create a new secret under Certificates & secrets and set its Value.",
+}
+CREDENTIAL_FIX_UNKNOWN = (
+    "Check the app's credential (CLIENT_SECRET, CLIENT_CERTIFICATE_PATH, CLIENT_ASSERTION_FILE or "
+    "MANAGED_IDENTITY_CLIENT_ID) against Certificates & secrets in its registration."
+)
+_AADSTS = re.compile(r"AADSTS(\d+)")
 _TRACE = re.compile(r"Trace ID:\s*([0-9a-fA-F-]{8,})")
 _CORRELATION = re.compile(r"Correlation ID:\s*([0-9a-fA-F-]{8,})")
 _ID_LINES = re.compile(r"^\s*(Trace ID|Correlation ID|Timestamp):.*$", re.MULTILINE)
@@ -57,23 +90,37 @@ class SignInFailure(Exception):
     description: str = ""
     correlation_id: str | None = None
     trace_id: str | None = None
+    aadsts: str | None = None
 
     @property
     def plain_words(self) -> str:
         return PLAIN_WORDS.get(self.error, "Signing in with Microsoft did not work.")
 
+    @property
+    def fix(self) -> str | None:
+        """What the site's operator must change, when Entra refused the app itself (None for anything else)."""
+        if self.aadsts in CREDENTIAL_FIXES:
+            return CREDENTIAL_FIXES[self.aadsts]
+        return CREDENTIAL_FIX_UNKNOWN if self.error == "invalid_client" else None
+
     @classmethod
     def from_result(cls, status: int, result: dict[str, Any]) -> "SignInFailure":
-        """Build from an OAuth error dict (the token endpoint's JSON, or an authorize error redirect)."""
+        """Build from an OAuth error dict (the token endpoint's JSON, or an authorize error redirect); a refusal
+        of the app itself is MISCONFIGURED whatever the caller's status."""
         description = str(result.get("error_description") or "")
-        return cls(
+        codes = result.get("error_codes")
+        failure = cls(
             status=status,
             error=str(result.get("error") or "unknown_error")[:100],
             # Entra appends the ids to the description; they are shown on their own lines instead.
             description=_ID_LINES.sub("", description).strip()[:2000],
             correlation_id=result.get("correlation_id") or _first(_CORRELATION, description),
             trace_id=result.get("trace_id") or _first(_TRACE, description),
+            aadsts=str(codes[0]) if isinstance(codes, list) and codes else _first(_AADSTS, description),
         )
+        if failure.fix:
+            failure.status = MISCONFIGURED
+        return failure
 
     def log_fields(self) -> dict[str, Any]:
         """What may be logged: codes, descriptions and ids, never a token or code."""
@@ -82,7 +129,18 @@ class SignInFailure(Exception):
             "description": self.description.splitlines()[0] if self.description else "",
             "correlation_id": self.correlation_id,
             "trace_id": self.trace_id,
+            "aadsts": self.aadsts,
         }
+
+
+@dataclass(eq=False)  # exceptions must stay hashable
+class CredentialUnavailable(Exception):
+    """The app could not produce its own credential for a token request (a federated token file missing or
+    empty, the managed identity endpoint failing): the operator's to fix, shown as a misconfigured sign-in."""
+
+    status: int
+    setting: str
+    message: str
 
 
 class IdTokenRejected(Exception):
@@ -136,8 +194,16 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(SignInFailure)
     def sign_in_failure(failure: SignInFailure) -> Any:
+        if failure.fix:
+            log.error("Entra refused the app's credential or registration: %s", failure.log_fields())
+            return render_template("errors/credential.html", failure=failure, fix=failure.fix), failure.status
         log.warning("sign-in failed: %s", failure.log_fields())
         return render_template("errors/auth.html", failure=failure), failure.status
+
+    @app.errorhandler(CredentialUnavailable)
+    def credential_unavailable(error: CredentialUnavailable) -> Any:
+        log.error("the app's credential is unavailable (%s): %s", error.setting, error.message)
+        return render_template("errors/credential.html", failure=None, fix=error.message), error.status
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable) -> Any:

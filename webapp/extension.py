@@ -23,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth_views, session_cli
 from .authority_cache import AuthorityHttpCache
+from .credentials import ClientCredential, client_credential, credential_problems
 from .discovery import AuthorityMetadata
 from .errors import NeedsSignIn, register_error_pages
 from .graph import GraphClient
@@ -49,6 +50,7 @@ class EntraSignIn:
     """The sign-in core: settings, sessions, identity, Graph, and the sign-in pages."""
 
     settings: Settings
+    credential: ClientCredential
     sign_in: SignIn
     graph: GraphClient
     metadata: AuthorityMetadata
@@ -67,6 +69,8 @@ class EntraSignIn:
             parsed, self.problems = parse(app.config, DEFAULTS)
         else:
             parsed, self.problems = settings, list(problems or [])
+        if parsed is not None and (unusable := credential_problems(parsed)):
+            self.problems, parsed = self.problems + unusable, None  # a certificate that cannot sign: a setting to fix
         app.extensions[EXTENSION_KEY] = self
         redact_logs()
         register_error_pages(app)
@@ -102,12 +106,13 @@ class EntraSignIn:
         )
         self.metadata = AuthorityMetadata(settings.authority, http)
         validator = IdTokenValidator(self.metadata, settings.client_id, settings.allowed_tenants)
+        self.credential = client_credential(settings, http)
         token_client = CoalescingHttpClient(http, wait_seconds=settings.http_total_timeout + 1)
         auth = Auth(
             session={},
             authority=settings.authority,
             client_id=settings.client_id,
-            client_credential=settings.client_secret,
+            client_credential=self.credential,
             http_cache=AuthorityHttpCache(),
             http_client=token_client,
             validator=validator,

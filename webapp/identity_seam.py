@@ -5,7 +5,8 @@ prompt, next_link)`, `complete_log_in`, `get_user`, `get_token_for_user`. Each c
 in: the pending sign-in's own dict (kept in a sealed cookie) while signing in, then the user's server session.
 
 Two private methods are overridden, because identity 0.11 offers no parameter for either:
-- `_build_msal_app`: to hand msal our HTTP client (total deadlines, pooled connections, refresh coalescing).
+- `_build_msal_app`: to hand msal our HTTP client (total deadlines, pooled connections, refresh coalescing), and
+  the app's credential as it is at this token request (a `ClientCredential`: rotated files are picked up).
 - `_load_cache`: to give msal a token cache that validates every ID token before storing it.
 The contract test checks identity's version, both methods' signatures, and that identity still stores the
 cache and the user in the session mapping it is given.
@@ -17,6 +18,7 @@ from typing import Any
 import identity.web
 import msal
 
+from .credentials import ClientCredential
 from .id_token import IdTokenValidator, ValidatingTokenCache
 
 IDENTITY_VERSION = "0.11.0"
@@ -44,6 +46,8 @@ class Auth(identity.web.Auth):
 
     def _build_msal_app(self, client_credential: Any = None, cache: Any = None) -> msal.ClientApplication:
         cls = msal.ConfidentialClientApplication if client_credential else msal.PublicClientApplication
+        if isinstance(client_credential, ClientCredential):
+            client_credential = client_credential.for_msal()
         return cls(
             self._client_id,
             client_credential=client_credential,

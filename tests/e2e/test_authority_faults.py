@@ -10,7 +10,7 @@ from tests.support.browser import ScriptedBrowser, assert_signed_out
     "kind, status, code",
     [
         ("invalid_grant", 400, "invalid_grant"),
-        ("invalid_client", 400, "invalid_client"),
+        ("invalid_client", 503, "invalid_client"),  # the app's own credential: misconfigured, not the user's fault
         ("server_error", 502, "server_error"),
         ("temporarily_unavailable", 502, "server_error"),
         ("id_token_wrong_nonce", 400, "invalid_id_token"),
