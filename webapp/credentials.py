@@ -33,7 +33,7 @@ from .settings import CredentialKind, Problem, Settings
 
 log = logging.getLogger(__name__)
 
-RECHECK_SECONDS = 5.0  # how stale a rotated certificate file may be before the next token request notices it
+RECHECK_SECONDS = 1.0  # how stale a rotated certificate file may be before the next token request notices it
 EXPIRY_WARNING = datetime.timedelta(days=30)
 ASSERTION_LIFETIME = 600  # seconds, as msal's own assertions
 # The audience a managed identity's token must have to stand as a federated credential (Entra's token exchange).
