@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, after_this_request, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from .authorities import FlowName
 from .csrf import csrf_ok, csrf_token
 from .redirects import safe_next
 from .sessions import current_session
+from .signin import StartFlow
 
 if TYPE_CHECKING:
     from .extension import EntraSignIn
@@ -18,6 +20,9 @@ log = logging.getLogger(__name__)
 
 SIGNED_OUT_COOKIE = "signed_out"  # a one-minute flag so the sign-in page can confirm the sign-out
 FRONTCHANNEL_PATH = "/logout/frontchannel"
+# B2C's other user flows, each a sign-in at its own authority that replaces the session's user.
+EDIT_PROFILE_PATH = "/profile/edit"
+RESET_PASSWORD_PATH = "/password/reset"
 
 
 def blueprint(entra: "EntraSignIn") -> Blueprint:
@@ -44,7 +49,29 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
                 signin.pending.forget(response, state)
                 return response
 
-        return redirect(safe_next(signin.finish(request, forget)))
+        outcome = signin.finish(request, forget)
+        if isinstance(outcome, StartFlow):  # B2C's "Forgot your password?": straight on to the reset flow
+            return to_authority(outcome.flow, outcome.next_path)
+        return redirect(safe_next(outcome))
+
+    def to_authority(flow: FlowName, next_path: str) -> ResponseReturnValue:
+        response = redirect("/", 302)
+        response.location = signin.start(request, response, safe_next(next_path), flow_name=flow)
+        return response
+
+    @bp.get(EDIT_PROFILE_PATH)
+    def edit_profile() -> ResponseReturnValue:
+        if not signin.offers("editprofile"):
+            abort(404)
+        if not current_session().signed_in:
+            return redirect(f"{request.script_root}/login?{urlencode({'next': EDIT_PROFILE_PATH})}")
+        return to_authority("editprofile", "/")
+
+    @bp.get(RESET_PASSWORD_PATH)
+    def reset_password() -> ResponseReturnValue:
+        if not signin.offers("resetpassword"):
+            abort(404)
+        return to_authority("resetpassword", "/")
 
     @bp.get("/logout")
     def logout_confirm() -> ResponseReturnValue:
@@ -61,9 +88,13 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
         login_hint = signin.sign_out()  # StoreUnavailable: a 503 page that says you are not signed out yet
         # Back to the site's own origin from REDIRECT_URI: never from the request's Host or X-Forwarded-Host.
         back = f"{settings.site_origin}{request.script_root}/"
-        end_session = entra.metadata.end_session_endpoint()
+        end_session = entra.metadata.end_session_endpoint()  # from the discovery document, for every authority
         if end_session:
-            query = {"post_logout_redirect_uri": back, **({"logout_hint": login_hint} if login_hint else {})}
+            query = {"post_logout_redirect_uri": back}
+            if login_hint and signin.authority.sends_logout_hint:
+                query["logout_hint"] = login_hint
+            if signin.authority.sends_client_id_at_logout:
+                query["client_id"] = settings.client_id
             separator = "&" if "?" in end_session else "?"
             response = redirect(f"{end_session}{separator}{urlencode(query)}")
         else:
@@ -75,7 +106,8 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
 
     @bp.get(FRONTCHANNEL_PATH)
     def frontchannel_logout() -> ResponseReturnValue:
-        """Entra loads this in a hidden iframe when the user signs out there: end that sign-in's sessions."""
+        """Entra (or any provider with OIDC Front-Channel Logout 1.0) loads this in a hidden iframe when the user
+        signs out there: end that sign-in's sessions."""
         sid = request.args.get("sid", "")
         if not sid or len(sid) > 200:
             abort(400, "Front-channel logout needs the sid of the Entra session.")

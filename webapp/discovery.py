@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import jwt
@@ -23,6 +24,9 @@ TTL_SECONDS = 3600  # long enough to keep warm paths off the authority, short en
 MIN_KEY_REFETCH_SECONDS = 30  # an unknown kid refetches the keys, but a flood of bogus kids cannot
 MAX_STALE_SECONDS = 24 * 3600  # how old a cached copy may be served while the authority fails
 ERROR_BACKOFF_SECONDS = 30  # after a failed refresh, serve the cached copy this long before trying again
+
+ASYMMETRIC_KEY_TYPES = ("RSA", "EC")
+RSA_ALGORITHMS = frozenset({"RS256", "PS256"})  # what an RSA key without an alg of its own may verify
 
 T = TypeVar("T")
 
@@ -132,18 +136,26 @@ class SingleFlightCache(Generic[T]):
         return value
 
 
+@dataclass(frozen=True)
+class SigningKey:
+    """A published public key and the algorithms it may verify: its JWK's alg, else what its type allows."""
+
+    key: Any
+    algorithms: frozenset[str]
+
+
 class AuthorityMetadata:
-    """Lazily fetched, time-bounded caches of the v2.0 discovery document and its JWKS."""
+    """Lazily fetched, time-bounded caches of an authority's discovery document and its JWKS."""
 
     def __init__(
         self,
-        authority: str,
+        discovery_url: str,
         http: requests.Session,
         ttl_seconds: float | None = None,
         max_stale_seconds: float = MAX_STALE_SECONDS,
         error_backoff_seconds: float = ERROR_BACKOFF_SECONDS,
     ):
-        self.url = f"{authority.rstrip('/')}/v2.0/.well-known/openid-configuration"
+        self.url = discovery_url
         self.http = http
         call_seconds = _call_seconds(http)
 
@@ -171,7 +183,7 @@ class AuthorityMetadata:
         """The discovery document; raises requests.RequestException or ValueError when unavailable."""
         return self._document.get()
 
-    def signing_key(self, kid: str) -> Any:
+    def signing_key(self, kid: str) -> SigningKey | None:
         """The public key for kid from the JWKS, refetching once when kid is unknown (key rotation)."""
         keys = self._keys.get()
         if kid not in keys and self._keys.seconds_since_attempt() > MIN_KEY_REFETCH_SECONDS:
@@ -212,8 +224,14 @@ class AuthorityMetadata:
             if not isinstance(kid, str):
                 log.warning("skipping a key without a usable kid in the JWKS")
                 continue
+            if jwk.get("use", "sig") != "sig" or jwk.get("kty") not in ASYMMETRIC_KEY_TYPES:
+                continue  # an encryption key, or a shared secret: never a signature on an ID token
             try:
-                keys[kid] = jwt.PyJWK(jwk, algorithm="RS256").key
+                parsed = jwt.PyJWK(jwk)  # its alg, else the one its type implies (EC P-256: ES256)
+                if isinstance(jwk.get("alg"), str) or parsed.key_type != "RSA":
+                    keys[kid] = SigningKey(parsed.key, frozenset({parsed.algorithm_name}))
+                else:
+                    keys[kid] = SigningKey(parsed.key, RSA_ALGORITHMS)
             except (jwt.PyJWTError, KeyError, TypeError, ValueError):
                 log.warning("skipping an unusable key in the JWKS")
         return keys

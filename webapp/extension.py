@@ -22,6 +22,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth_views, session_cli
+from .authorities import Authority, FlowName, resolve
 from .authority_cache import AuthorityHttpCache
 from .credentials import ClientCredential, client_credential, credential_problems
 from .discovery import AuthorityMetadata
@@ -39,7 +40,7 @@ from .security import install_security_headers, origin_of
 from .session_store import open_store
 from .sessions import EncryptedSessions, current_session
 from .settings import DEFAULTS, Problem, Settings, parse
-from .signin import SignIn
+from .signin import FlowAuth, SignIn
 
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -51,6 +52,7 @@ class EntraSignIn:
 
     settings: Settings
     credential: ClientCredential
+    authority: Authority
     sign_in: SignIn
     graph: GraphClient
     metadata: AuthorityMetadata
@@ -104,21 +106,27 @@ class EntraSignIn:
             settings.requests_ca_bundle,
             total_timeout=settings.http_total_timeout,
         )
-        self.metadata = AuthorityMetadata(settings.authority, http)
-        validator = IdTokenValidator(self.metadata, settings.client_id, settings.allowed_tenants)
+        self.authority = authority = resolve(settings)
         self.credential = client_credential(settings, http)
         token_client = CoalescingHttpClient(http, wait_seconds=settings.http_total_timeout + 1)
-        auth = Auth(
-            session={},
-            authority=settings.authority,
-            client_id=settings.client_id,
-            client_credential=self.credential,
-            http_cache=AuthorityHttpCache(),
-            http_client=token_client,
-            validator=validator,
-        )
+        http_cache = AuthorityHttpCache()
+        flows: dict[FlowName, FlowAuth] = {}
+        for name, flow in authority.flows.items():  # B2C: one per user flow; any other authority: just "signin"
+            metadata = AuthorityMetadata(flow.discovery_url, http)
+            validator = IdTokenValidator(metadata, settings.client_id, settings.allowed_tenants, authority=authority)
+            auth = Auth(
+                session={},
+                **flow.msal_authority,
+                client_id=settings.client_id,
+                client_credential=self.credential,
+                http_cache=http_cache,
+                http_client=token_client,
+                validator=validator,
+            )
+            flows[name] = FlowAuth(auth, metadata)
+        self.metadata = flows["signin"].metadata
         pending = PendingSignIns(keys.pending, settings.cookie_secure)
-        self.sign_in = SignIn(auth, sessions, pending, settings.scopes, settings.redirect_uri)
+        self.sign_in = SignIn(flows, authority, sessions, pending, settings.scopes, settings.redirect_uri)
         self.graph = GraphClient(http)
         app.register_blueprint(auth_views.blueprint(self))
         app.cli.add_command(session_cli.command(sessions, store))
@@ -127,7 +135,7 @@ class EntraSignIn:
 
         @app.context_processor
         def navigation() -> dict[str, Any]:
-            return {"signed_in": _signed_in()}
+            return {"signed_in": _signed_in(), "account_flows": authority.flows.keys() - {"signin"}}
 
         # Forms may post to the authority's end-session endpoint (through /logout's redirect), and the authority
         # may frame the front-channel logout page.

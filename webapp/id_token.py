@@ -2,7 +2,8 @@
 
 Since msal 1.38 token acquisition only decodes the ID token and checks its nonce; identity checks only `exp`.
 The signature, audience, issuer, lifetime and tenant are the application's job
-(https://learn.microsoft.com/entra/identity-platform/id-tokens#validate-tokens).
+(https://learn.microsoft.com/entra/identity-platform/id-tokens#validate-tokens; OIDC Core §3.1.3.7). Each
+authority kind has its issuer rule and algorithms (authorities.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import jwt
 import msal
 import requests
 
+from .authorities import Authority, IssuerMismatch
 from .errors import IdTokenRejected
 
 log = logging.getLogger(__name__)
@@ -25,12 +27,14 @@ GUID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
 
 
 class IdTokenValidator:
-    """Checks signature (authority's JWKS), aud, iss (per tenant for multi-tenant authorities), times, tenant."""
+    """Checks signature (authority's JWKS), aud, iss (the authority kind's rule), times and, for Microsoft's
+    multi-tenant authorities, the tenant."""
 
-    def __init__(self, metadata: Any, client_id: str, allowed_tenants: Iterable[str] = ()):
+    def __init__(self, metadata: Any, client_id: str, allowed_tenants: Iterable[str] = (), *, authority: Authority):
         self._metadata = metadata
         self._client_id = client_id
         self._allowed_tenants = {tenant.lower() for tenant in allowed_tenants}
+        self._authority = authority
 
     def validate(self, id_token: str) -> dict:
         """Return the verified claims, or raise IdTokenRejected."""
@@ -39,10 +43,11 @@ class IdTokenValidator:
             unverified = jwt.decode(id_token, options={"verify_signature": False})
         except (jwt.PyJWTError, RecursionError):  # json raises RecursionError for a header or payload nested deep
             raise IdTokenRejected("the ID token is not a well-formed JWT") from None
-        if header.get("alg") != "RS256":
-            raise IdTokenRejected(f"unexpected signing algorithm {str(header.get('alg'))[:20]!r}")
+        algorithm = header.get("alg")
+        if algorithm not in self._authority.allowed_algorithms:
+            raise IdTokenRejected(f"unexpected signing algorithm {str(algorithm)[:20]!r}")
         tenant = str(unverified.get("tid", "")).lower()
-        if not GUID.match(tenant):
+        if self._authority.microsoft_tenant_claims and not GUID.match(tenant):
             raise IdTokenRejected("the ID token has no valid tenant id (tid)")
         try:
             key = self._metadata.signing_key(str(header.get("kid", "")))
@@ -53,16 +58,23 @@ class IdTokenValidator:
             ) from None
         if key is None:
             raise IdTokenRejected("the ID token was signed with a key the authority does not publish")
-        issuer = str(document.get("issuer", "")).replace("{tenantid}", tenant)
+        if algorithm not in self._authority.algorithms(document):
+            raise IdTokenRejected(f"the authority does not sign ID tokens with {algorithm}")
+        if algorithm not in key.algorithms:
+            raise IdTokenRejected(f"the ID token's key is not for {algorithm}")
+        try:
+            issuer = self._authority.expected_issuer(document, tenant)
+        except IssuerMismatch as mismatch:
+            raise IdTokenRejected(str(mismatch), error="authority_misconfigured") from None
         try:
             claims = jwt.decode(
                 id_token,
-                key,
-                algorithms=["RS256"],
+                key.key,
+                algorithms=[str(algorithm)],
                 audience=self._client_id,
                 issuer=issuer,
                 leeway=CLOCK_SKEW,
-                options={"require": ["exp", "iat", "aud", "iss"]},
+                options={"require": ["exp", "iat", "aud", "iss", "sub"]},
             )
         except jwt.InvalidSignatureError:
             raise IdTokenRejected("the ID token's signature is invalid") from None
@@ -77,6 +89,8 @@ class IdTokenValidator:
         except jwt.PyJWTError as exc:
             raise IdTokenRejected(f"the ID token is invalid ({type(exc).__name__})") from None
         self._check_authorized_party(claims)
+        # Only Microsoft's authorities have tenants (B2C's and others' are their issuer); personal accounts are the
+        # tenant MSA_TENANT, so an ALLOWED_TENANTS without it refuses them.
         if self._allowed_tenants and tenant not in self._allowed_tenants:
             raise IdTokenRejected(f"users from tenant {tenant} may not sign in to this app", error="tenant_not_allowed")
         return claims

@@ -21,11 +21,16 @@ def command(sessions: EncryptedSessions, store: SessionStore) -> AppGroup:
         click.echo(f"{live} live session(s) of {users} user(s) in the {type(store).__name__}.")
 
     @group.command("revoke")
-    @click.option("--user", "oid", required=True, help="The user's object id (the ID token's oid claim).")
+    @click.option(
+        "--user", "oid", required=True, help="The user's object id (the ID token's oid claim; sub if it has none)."
+    )
     def revoke(oid: str) -> None:
         """End every session of a user, on every server, at once."""
+        user = oid.strip()
         try:
-            ended = sessions.end_all("u", oid.strip().lower())
+            ended = sessions.end_all("u", user.lower())
+            if user != user.lower():  # a sub (case-sensitive), where the authority has no oid
+                ended += sessions.end_all("u", user)
         except StoreUnavailable as error:
             raise click.ClickException(f"the session store is unavailable; nothing was revoked: {error}") from None
         click.echo(f"Ended {ended} session(s) of user {oid}.")

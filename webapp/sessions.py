@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 TOUCH_INTERVAL = 60  # seconds; at most a tenth of the idle timeout
 FORMAT = 1
 RECENT_SESSIONS = 256  # opened sessions each process keeps (about 15 KB each), to skip opening them again
-# Kept beside the data: the indexes' keys (oid, sid) and what sign-out sends Entra (login_hint).
-USER_CLAIMS = ("oid", "sid", "login_hint")
+# Kept beside the data: the indexes' keys (oid, or sub where there is none: any OpenID provider, B2C; sid) and
+# what sign-out sends Entra (login_hint).
+USER_CLAIMS = ("oid", "sub", "sid", "login_hint")
 
 
 class ServerSession(SessionMixin):
@@ -212,8 +213,10 @@ class EncryptedSessions(SessionInterface):
 
     def _indexes(self, meta: dict[str, Any]) -> list[str]:
         names = []
-        if meta.get("oid"):
+        if meta.get("oid"):  # a GUID, in any case
             names.append(self.keys.index_name("u", str(meta["oid"]).lower()))
+        elif meta.get("sub"):  # case-sensitive (OIDC Core §2)
+            names.append(self.keys.index_name("u", str(meta["sub"])))
         if meta.get("sid"):
             names.append(self.keys.index_name("sid", str(meta["sid"])))
         return names

@@ -21,7 +21,7 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # The documentation values .env.sample ships with: an app still holding one was not configured yet.
 PLACEHOLDERS = ("00001111-aaaa-2222-bbbb-3333cccc4444", "aaaabbbb-0000-cccc-1111-dddd2222eeee", "Enter_the_")
 # Paths the sign-in blueprint serves itself: the redirect URI cannot be one of them.
-SIGN_IN_PATHS = frozenset({"/login", "/logout", "/logout/frontchannel"})
+SIGN_IN_PATHS = frozenset({"/login", "/logout", "/logout/frontchannel", "/profile/edit", "/password/reset"})
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,15 @@ def authority(value: Any) -> str:
 def oidc_authority(value: Any) -> str:
     """An issuer URL: its discovery document is at {issuer}/.well-known/openid-configuration."""
     value = text(value)
-    return _authority_url(value, tenant_required=False) if value else ""
+    if not value:
+        return ""
+    value = _authority_url(value, tenant_required=False)
+    # msal 1.39 (authority.canonicalize) refuses an authority without a path segment, even as oidc_authority.
+    if not urlsplit(value).path.strip("/") and not (urlsplit(value).hostname or "").endswith(".ciamlogin.com"):
+        raise Invalid(
+            "must have a path, e.g. https://login.example.com/oidc: MSAL cannot use an issuer that is a bare host."
+        )
+    return value
 
 
 def b2c_instance(value: Any) -> str:
@@ -431,6 +439,10 @@ def parse(config: Mapping[str, Any], defaults: Mapping[str, str] = DEFAULTS) -> 
     if values.get("b2c_tenant_name") and not values.get("signupsignin_user_flow"):
         problems.append(
             Problem("SIGNUPSIGNIN_USER_FLOW", "is missing: B2C_TENANT_NAME needs its sign-up and sign-in user flow.")
+        )
+    if values.get("allowed_tenants") and (values.get("oidc_authority") or values.get("b2c_tenant_name")):
+        problems.append(
+            Problem("ALLOWED_TENANTS", "applies to AUTHORITY only: B2C and other OpenID providers have no tenants.")
         )
     if values.get("endpoint") == "":
         values["endpoint"] = default_endpoint(values.get("authority", ""))

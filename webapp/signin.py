@@ -10,6 +10,7 @@ import logging
 import secrets
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import msal
@@ -17,6 +18,8 @@ import requests
 from flask import Request, session
 from werkzeug.wrappers import Response
 
+from .authorities import Authority, FlowName
+from .discovery import AuthorityMetadata
 from .errors import IdTokenRejected, NeedsSignIn, SignInFailure
 from .identity_seam import Auth
 from .pending_sign_in import PendingSignIns
@@ -27,6 +30,32 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=".*response_mode.*", category=UserWarning, module=r"msal\.")
 
 NEEDS_INTERACTION = ("interaction_required", "invalid_grant", "login_required", "consent_required")
+# authority_misconfigured: the discovery document names another issuer than OIDC_AUTHORITY (the operator's to fix).
+IDTOKEN_REJECTION_STATUS = {"authority_unreachable": 502, "tenant_not_allowed": 403, "authority_misconfigured": 503}
+# Kept in the pending sign-in's dict, and then in the session: which flow signed the user in (B2C refreshes
+# tokens at that user flow's authority) and where the user was going.
+FLOW_KEY = "webapp.flow"
+NEXT_KEY = "webapp.next"
+# B2C answers its "Forgot your password?" link, and a user cancelling a user flow, with access_denied and these
+# codes in error_description (https://learn.microsoft.com/azure/active-directory-b2c/error-codes).
+B2C_FORGOT_PASSWORD = "AADB2C90118"
+B2C_USER_CANCELLED = "AADB2C90091"
+
+
+@dataclass(frozen=True)
+class FlowAuth:
+    """One flow's identity helper and the metadata its ID tokens are validated with."""
+
+    auth: Auth
+    metadata: AuthorityMetadata
+
+
+@dataclass(frozen=True)
+class StartFlow:
+    """The authority's answer asks for another flow (B2C's password reset) to start, on the way to next_path."""
+
+    flow: FlowName
+    next_path: str
 
 
 class SignIn:
@@ -34,29 +63,43 @@ class SignIn:
 
     def __init__(
         self,
-        auth: Auth,
+        flows: Mapping[FlowName, FlowAuth],
+        authority: Authority,
         sessions: EncryptedSessions,
         pending: PendingSignIns,
         scopes: tuple[str, ...],
         redirect_uri: str,
     ):
-        self._auth = auth.working_in(session)  # the proxy: each request's own session
-        self._bare_auth = auth
+        self._flows = flows
+        self._session_auths = {name: flow.auth.working_in(session) for name, flow in flows.items()}  # the proxy
+        self.authority = authority
         self.sessions = sessions
         self.pending = pending
         self.scopes = list(scopes)
         self.redirect_uri = redirect_uri
 
-    def start(self, request: Request, response: Response, next_path: str, scopes: list[str] | None = None) -> str:
-        """Begin a sign-in: keep it in a cookie on response; return the authority URL to send the browser to."""
+    def offers(self, flow: FlowName) -> bool:
+        return flow in self._flows
+
+    def start(
+        self,
+        request: Request,
+        response: Response,
+        next_path: str,
+        scopes: list[str] | None = None,
+        flow_name: FlowName = "signin",
+    ) -> str:
+        """Begin a sign-in (at the given B2C user flow's authority): keep it in a cookie on response; return the
+        authority URL to send the browser to."""
         state = secrets.token_urlsafe(32)
-        flow: dict[str, Any] = {}
+        chosen = self._flows[flow_name]
+        flow: dict[str, Any] = {FLOW_KEY: flow_name, NEXT_KEY: next_path}
         with _authority_calls():
-            result = self._bare_auth.working_in(flow).log_in(
+            result = chosen.auth.working_in(flow).log_in(
                 scopes=scopes or self.scopes,
                 redirect_uri=self.redirect_uri,
                 state=state,
-                prompt="select_account",
+                prompt=self.authority.prompt(chosen.metadata.document) if flow_name == "signin" else None,
                 next_link=next_path,
             )
         if "error" in result:
@@ -64,8 +107,8 @@ class SignIn:
         self.pending.save(request, response, state, flow)
         return str(result["auth_uri"])
 
-    def finish(self, request: Request, forget: Any) -> str:
-        """Complete the sign-in from the authority's redirect; return where to go next.
+    def finish(self, request: Request, forget: Any) -> str | StartFlow:
+        """Complete the sign-in from the authority's redirect; return where to go next (or the flow to start).
 
         forget(state) deletes the pending sign-in's cookie on whatever response this request ends with."""
         args = request.args
@@ -89,8 +132,11 @@ class SignIn:
             raise SignInFailure(400, "missing_code", "The response from Microsoft had neither a code nor an error.")
         forget(state)  # single use, whatever happens next
         if args.get("error"):
-            raise SignInFailure.from_result(403 if args.get("error") == "access_denied" else 400, args)
-        auth = self._bare_auth.working_in(flow)
+            return self._answer_to_error(args, flow)
+        chosen = next((auth for name, auth in self._flows.items() if name == flow.get(FLOW_KEY, "signin")), None)
+        if chosen is None:
+            raise SignInFailure(400, "sign_in_state_lost", "The sign-in started here names no flow this site offers.")
+        auth = chosen.auth.working_in(flow)
         try:
             with _authority_calls():
                 result = auth.complete_log_in(_single_values(args))
@@ -106,12 +152,36 @@ class SignIn:
         self.sessions.begin(current_session(), flow, user)
         return str(result.get("next_link") or "/")
 
+    def _answer_to_error(self, args: Mapping[str, Any], flow: Mapping[str, Any]) -> str | StartFlow:
+        """An error on the redirect: a page, except B2C's "Forgot your password?" (the reset flow starts) and a
+        user cancelling a user flow (back to the site)."""
+        description = str(args.get("error_description") or "")
+        next_path = str(flow.get(NEXT_KEY) or "/")
+        if args.get("error") == "access_denied" and self.authority.kind == "b2c":
+            if B2C_FORGOT_PASSWORD in description:
+                if not self.offers("resetpassword"):
+                    raise SignInFailure(
+                        400,
+                        "password_reset_not_configured",
+                        "This site has no password reset user flow (RESETPASSWORD_USER_FLOW is not set).",
+                    )
+                return StartFlow("resetpassword", next_path)
+            if B2C_USER_CANCELLED in description:
+                log.info("the user cancelled a B2C user flow")
+                return "/"
+        raise SignInFailure.from_result(403 if args.get("error") == "access_denied" else 400, dict(args))
+
+    def _session_auth(self) -> Auth:
+        """identity working in this request's session, at the authority of the flow that signed the user in."""
+        name = current_session().get(FLOW_KEY)
+        return self._session_auths[name if name in self._session_auths else "signin"]
+
     def user(self) -> dict[str, Any] | None:
         """The signed-in user's ID-token claims, or None."""
         if not current_session().signed_in:
             return None
         with _authority_calls():
-            claims = self._auth.get_user()
+            claims = self._session_auth().get_user()
         return claims if isinstance(claims, dict) else None
 
     def access_token(self, scopes: list[str] | None = None) -> str:
@@ -119,7 +189,7 @@ class SignIn:
         if not current_session().signed_in:
             raise NeedsSignIn("not signed in")
         with _authority_calls():
-            result = self._auth.get_token_for_user(scopes or self.scopes)
+            result = self._session_auth().get_token_for_user(scopes or self.scopes)
         if "access_token" in result:
             return str(result["access_token"])
         error = result.get("error")
@@ -151,7 +221,7 @@ class _authority_calls:
             return False
         if isinstance(exc, IdTokenRejected):
             log.warning("ID token rejected: %s", exc.reason)
-            status = 502 if exc.error == "authority_unreachable" else 403 if exc.error == "tenant_not_allowed" else 400
+            status = IDTOKEN_REJECTION_STATUS.get(exc.error, 400)
             raise SignInFailure(status, exc.error, exc.reason) from None
         if isinstance(exc, msal.exceptions.MsalServiceError):
             log.warning("authority answered with an error status: %s", getattr(exc, "_error", ""))

@@ -29,7 +29,11 @@ def serve_metadata(server, delay: float = 0.0) -> None:
 
 def metadata(server, **kwargs) -> AuthorityMetadata:
     """ttl_seconds=0 makes every read after the first a refresh."""
-    return AuthorityMetadata(f"{server.url}/tenant", TimeoutSession(2.0, 10.0, total_timeout=10.0), **kwargs)
+    return AuthorityMetadata(
+        f"{server.url}/tenant/v2.0/.well-known/openid-configuration",
+        TimeoutSession(2.0, 10.0, total_timeout=10.0),
+        **kwargs,
+    )
 
 
 def in_thread(function) -> threading.Thread:
@@ -103,7 +107,9 @@ def test_cold_readers_waiting_on_a_dripping_fetch_are_bounded(server):
         request.drip(b"{" * 100, 0.3)
 
     server.route(DISCOVERY, drip)
-    meta = AuthorityMetadata(f"{server.url}/tenant", TimeoutSession(2.0, 2.0, total_timeout=2.0))
+    meta = AuthorityMetadata(
+        f"{server.url}/tenant/v2.0/.well-known/openid-configuration", TimeoutSession(2.0, 2.0, total_timeout=2.0)
+    )
     errors = []
 
     def read():

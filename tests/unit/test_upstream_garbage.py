@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.support.local_upstream import deeply_nested, rsa_jwk, upstream
+from webapp.authorities import entra
 from webapp.discovery import AuthorityMetadata
 from webapp.errors import GraphFailure, IdTokenRejected
 from webapp.graph import GraphClient
@@ -36,7 +37,7 @@ def http() -> TimeoutSession:
 def metadata_with_jwks(server, body: bytes) -> AuthorityMetadata:
     server.json_route(DISCOVERY, {"issuer": "https://issuer/{tenantid}/v2.0", "jwks_uri": f"{server.url}/keys"})
     server.raw_route("/keys", body)
-    return AuthorityMetadata(f"{server.url}/tenant", http())
+    return AuthorityMetadata(f"{server.url}/tenant/v2.0/.well-known/openid-configuration", http())
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ def test_unusable_keys_are_skipped_and_good_ones_kept(server):
 )
 def test_malformed_discovery_is_a_value_error(server, body):
     server.raw_route(DISCOVERY, body)
-    meta = AuthorityMetadata(f"{server.url}/tenant", http())
+    meta = AuthorityMetadata(f"{server.url}/tenant/v2.0/.well-known/openid-configuration", http())
     with pytest.raises(ValueError):
         meta.document()
     assert meta.end_session_endpoint() is None
@@ -72,7 +73,7 @@ def test_malformed_discovery_is_a_value_error(server, body):
 def test_a_jwks_uri_that_is_not_a_string_is_a_value_error(server):
     server.json_route(DISCOVERY, {"jwks_uri": ["http://x"]})
     with pytest.raises(ValueError):
-        AuthorityMetadata(f"{server.url}/tenant", http()).signing_key("k1")
+        AuthorityMetadata(f"{server.url}/tenant/v2.0/.well-known/openid-configuration", http()).signing_key("k1")
 
 
 def graph(server, status: int, body: bytes) -> GraphFailure:
@@ -113,16 +114,28 @@ def test_graph_body_over_the_cap_is_invalid_response(server):
 # ID tokens with several audiences (OIDC Core 3.1.3.7, steps 3-5)
 
 
+def entra_validator(server) -> IdTokenValidator:
+    authority = entra(f"{server.url}/tenant")
+    return IdTokenValidator(AuthorityMetadata(authority.signin.discovery_url, http()), CLIENT_ID, authority=authority)
+
+
 @pytest.fixture
 def signer(server):
     jwk, private = rsa_jwk("k1")
     server.json_route(DISCOVERY, {"issuer": "https://issuer/{tenantid}/v2.0", "jwks_uri": f"{server.url}/keys"})
     server.json_route("/keys", {"keys": [jwk]})
-    validator = IdTokenValidator(AuthorityMetadata(f"{server.url}/tenant", http()), CLIENT_ID)
+    validator = entra_validator(server)
 
     def validate(**claims):
         now = int(time.time())
-        payload = {"iss": f"https://issuer/{TENANT}/v2.0", "tid": TENANT, "iat": now, "exp": now + 600, **claims}
+        payload = {
+            "iss": f"https://issuer/{TENANT}/v2.0",
+            "tid": TENANT,
+            "sub": "someone",
+            "iat": now,
+            "exp": now + 600,
+            **claims,
+        }
         return validator.validate(jwt.encode(payload, private, algorithm="RS256", headers={"kid": "k1"}))
 
     return validate
@@ -155,7 +168,7 @@ def test_id_tokens_for_this_app_are_accepted(signer, claims):
 def test_an_id_token_nested_deep_is_rejected_not_a_crash(signer, server):
     segment = jwt.utils.base64url_encode(deeply_nested()).decode()
     header = jwt.utils.base64url_encode(b'{"alg":"RS256","kid":"k1"}').decode()
-    validator = IdTokenValidator(AuthorityMetadata(f"{server.url}/tenant", http()), CLIENT_ID)
+    validator = entra_validator(server)
     with pytest.raises(IdTokenRejected):
         validator.validate(f"{header}.{segment}.c2ln")
 
