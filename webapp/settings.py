@@ -179,6 +179,14 @@ def client_id(value: Any) -> str:
     return value
 
 
+def provider_client_id(value: Any) -> str:
+    """CLIENT_ID for OIDC_AUTHORITY: whatever the provider issued (only Microsoft's are GUIDs)."""
+    value = text(value)
+    if not value or any(character.isspace() for character in value):
+        raise Invalid("is missing: the client id your OpenID provider issued to this app (no spaces).")
+    return _no_placeholder(value)
+
+
 def optional_secret(value: Any) -> str:
     return _no_placeholder(text(value))
 
@@ -428,7 +436,10 @@ def parse(config: Mapping[str, Any], defaults: Mapping[str, str] = DEFAULTS) -> 
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     config = _with_alias(config, "CLIENT_ASSERTION_FILE", ASSERTION_FILE_ALIAS)
+    generic_provider = bool(text(config.get("OIDC_AUTHORITY")))
     for key, parser in PARSERS.items():
+        if key == "CLIENT_ID" and generic_provider:
+            parser = provider_client_id
         try:
             value = config.get(key)  # None: unset (Flask's own config holds None for e.g. MAX_CONTENT_LENGTH)
             values[FIELD_OF.get(key, key.lower())] = parser(defaults.get(key, "") if value is None else value)

@@ -167,6 +167,12 @@ def test_an_issuer_that_is_a_bare_host_is_a_setting_to_fix():
     assert "path" in problems(OIDC_AUTHORITY="https://op.example/")["OIDC_AUTHORITY"]
 
 
+def test_a_generic_providers_client_id_need_not_be_a_guid():
+    assert settings(OIDC_AUTHORITY="https://op.example/oidc", CLIENT_ID="my-web-app").client_id == "my-web-app"
+    assert "CLIENT_ID" in problems(AUTHORITY=f"https://login.microsoftonline.com/{TENANT}", CLIENT_ID="my-web-app")
+    assert "CLIENT_ID" in problems(OIDC_AUTHORITY="https://op.example/oidc", CLIENT_ID="my web app")
+
+
 @pytest.mark.parametrize(
     "authority",
     [{"OIDC_AUTHORITY": "https://op.example/oidc"}, {"B2C_TENANT_NAME": "f", "SIGNUPSIGNIN_USER_FLOW": "B2C_1_s"}],
