@@ -1,14 +1,16 @@
-"""The authorize endpoint: request validation, the account picker (and its Cancel), prompt=none, codes."""
+"""The authorize endpoint: request validation, who may sign in where (tenants.py), the account picker (and its
+Cancel), prompt=none, codes; and B2C's user-flow pages (forgot password, profile editing, password reset)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, g, make_response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import tokens
+from . import b2c, tokens
 from .errors import EntraError, with_query
-from .models import AuthCode, PendingAuthorization
-from .runtime import check_tenant, current_state, is_multi_tenant
+from .models import AuthCode, Client, PendingAuthorization
+from .runtime import check_tenant, current_state
+from .tenants import TenantPath, audience_admits, audience_error
 from .uris import redirect_uri_registered
 from .users import DemoUser
 
@@ -18,6 +20,8 @@ SSO_COOKIE = "MOCK_ESTSAUTH"
 PROMPTS = frozenset({"login", "none", "consent", "select_account", "create"})
 PENDING_LIFETIME = 900  # seconds a picker page (ctx) stays usable
 CANCEL = ("access_denied", 65004, "User declined to consent to access the app.")
+DEFAULT_HEADING = "Pick an account"
+HEADINGS = {"profileediting": "Edit your profile", "passwordreset": "Reset your password"}
 
 
 def _page_error(code: int, text: str) -> EntraError:
@@ -34,9 +38,12 @@ def redirect_target() -> tuple[str, str | None]:
     tenant = (request.view_args or {}).get("tenant", "")
     g.client_id = client_id = args.get("client_id")
     try:
-        check_tenant(tenant)
+        path = check_tenant(tenant)
     except EntraError:
         raise _page_error(90002, f"Tenant '{tenant}' not found.") from None
+    policy = (request.view_args or {}).get("policy")
+    if policy is not None and (path.kind != "tenant" or b2c.user_flow(policy) is None):
+        raise _page_error(90002, f"The policy '{policy}' does not exist in tenant '{tenant}'.")
     if not client_id:
         raise _page_error(900144, "The request body must contain the following parameter: 'client_id'.")
     client = state.clients.get(client_id)
@@ -75,11 +82,13 @@ def _issue_code_redirect(pending: PendingAuthorization, user_oid: str) -> BaseRe
             user_oid=user_oid,
             sid=account.sid,
             expires_at=state.now() + state.setting("code_lifetime"),
+            tenant=pending.tenant,
+            policy=pending.policy,
         )
     )
     params = {
         "code": code,
-        "client_info": tokens.client_info(user_oid, state.config.tenant_id) if pending.client_info else None,
+        "client_info": _client_info(pending, user_oid) if pending.client_info else None,
         "state": pending.state,
         "session_state": account.sid,
     }
@@ -88,7 +97,29 @@ def _issue_code_redirect(pending: PendingAuthorization, user_oid: str) -> BaseRe
     return response
 
 
-def _validated_request(tenant: str) -> tuple[PendingAuthorization, str | None]:
+def _client_info(pending: PendingAuthorization, user_oid: str) -> str:
+    """uid/utid of the account: utid is the user's home tenant (a guest's or personal account's own, not the
+    tenant signed in to); B2C's uid names the user flow too."""
+    state = current_state()
+    user = state.find_user(user_oid)
+    home = user.home_tenant(state.config.tenant_id) if user is not None else state.config.tenant_id
+    flow = b2c.user_flow(pending.policy) if pending.policy else None
+    return b2c.b2c_client_info(user_oid, flow, home) if flow else tokens.client_info(user_oid, home)
+
+
+def _check_audience(client: Client, path: TenantPath, target: tuple[str, str | None]) -> None:
+    """Refuse a sign-in the app's signInAudience does not allow at this authority path (tenants.audience_error)."""
+    refused = audience_error(client.sign_in_audience, path)
+    if refused is None:
+        return
+    error, code, text, page = refused
+    text = text.replace("Application ", f"Application '{client.client_id}' ", 1)
+    if page:
+        raise EntraError(error, code, text, page=True)
+    raise EntraError(error, code, text, redirect=target)
+
+
+def _validated_request(tenant: str, policy: str | None) -> tuple[PendingAuthorization, str | None]:
     """The rest of the request's checks, each an error redirect to the app; returns (request, prompt)."""
     args = request.args
     redirect_uri, state_param = redirect_target()
@@ -96,6 +127,8 @@ def _validated_request(tenant: str) -> tuple[PendingAuthorization, str | None]:
     def invalid(code: int, text: str, error: str = "invalid_request") -> EntraError:
         return EntraError(error, code, text, redirect=(redirect_uri, state_param))
 
+    if policy is None:
+        _check_audience(current_state().clients[args["client_id"]], check_tenant(tenant), (redirect_uri, state_param))
     response_type = args.get("response_type")
     if not response_type:
         raise invalid(900144, "The request body must contain the following parameter: 'response_type'.")
@@ -132,6 +165,7 @@ def _validated_request(tenant: str) -> tuple[PendingAuthorization, str | None]:
         login_hint=args.get("login_hint"),
         tenant=tenant,
         expires_at=current_state().now() + PENDING_LIFETIME,
+        policy=policy,
     )
     return pending, prompt
 
@@ -141,7 +175,8 @@ def _silent_account(pending: PendingAuthorization) -> DemoUser:
     state = current_state()
     accounts = state.sessions.accounts(request.cookies.get(SSO_COOKIE))
     found = [state.find_user(a.user_oid) for a in accounts]
-    users = [u for u in found if u is not None]
+    allowed = _users_for(pending)
+    users = [u for u in found if u is not None and u in allowed]
     hint = (pending.login_hint or "").lower()
     if hint:
         users = [u for u in users if u.upn.lower() == hint]
@@ -161,38 +196,61 @@ def _silent_account(pending: PendingAuthorization) -> DemoUser:
 
 
 @bp.get("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize")
-def authorize(tenant: str) -> BaseResponse:
+@bp.get("/<tenant>/<b2c_policy:policy>/oauth2/v2.0/authorize", endpoint="authorize")
+def authorize(tenant: str, policy: str | None = None) -> BaseResponse:
     """Validate an authorization request and show the account picker (or answer prompt=none)."""
-    pending, prompt = _validated_request(tenant)
+    pending, prompt = _validated_request(tenant, policy)
     if prompt == "none":
         return _issue_code_redirect(pending, _silent_account(pending).oid)
     state = current_state()
     ctx = state.grants.add_pending(pending)
-    users = _users_for(tenant)
+    users = _users_for(pending)
     hinted = None
     if pending.login_hint:
         hinted = next((u for u in users if u.upn.lower() == pending.login_hint.lower()), None)
         if hinted is not None:
             users = [hinted] + [u for u in users if u is not hinted]
+    flow = b2c.user_flow(policy) if policy else None
     html = render_template(
-        "picker.html", users=users, hinted=hinted, ctx=ctx, client_id=pending.client_id, action=request.path
+        "picker.html",
+        users=users,
+        hinted=hinted,
+        ctx=ctx,
+        client_id=pending.client_id,
+        action=request.path,
+        b2c_flow=flow.kind if flow else None,
+        heading=HEADINGS.get(flow.kind, DEFAULT_HEADING) if flow else DEFAULT_HEADING,
     )
     return make_response(html, 200)
 
 
-def _users_for(tenant: str) -> list[DemoUser]:
-    """Who may sign in at this authority: everyone at common/organizations, else the tenant's own users."""
+def _users_for(pending: PendingAuthorization) -> list[DemoUser]:
+    """Who may sign in: a tenant's own users at its path (GUID or domain, B2C's too), work accounts of any tenant
+    at common/organizations, personal accounts at consumers and common; each only if the app's audience admits
+    that kind of account."""
     state = current_state()
-    if is_multi_tenant(tenant):
-        return list(state.users)
+    path = check_tenant(pending.tenant)
+    client = state.clients.get(pending.client_id)
+    audience = client.sign_in_audience if client is not None and pending.policy is None else None
     home = state.config.tenant_id.lower()
-    return [user for user in state.users if user.home_tenant(home).lower() == home]
+    allowed: list[DemoUser] = []
+    for user in state.users:
+        if user.personal:
+            if not path.admits_personal_accounts():
+                continue
+        elif not path.admits_work_accounts() or (path.kind == "tenant" and user.home_tenant(home).lower() != home):
+            continue
+        if audience is None or audience_admits(audience, user.personal):
+            allowed.append(user)
+    return allowed
 
 
 @bp.post("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize_pick")
 @bp.post("/<tenant>/oauth2/v2.0/authorize/pick", endpoint="authorize_pick")
-def authorize_pick(tenant: str) -> BaseResponse:
-    """The picker's form post: issue a code for the chosen account, or redirect a cancel."""
+@bp.post("/<tenant>/<b2c_policy:policy>/oauth2/v2.0/authorize", endpoint="authorize_pick")
+def authorize_pick(tenant: str, policy: str | None = None) -> BaseResponse:
+    """The picker's form post: issue a code for the chosen account, or redirect a cancel (B2C: or a forgotten
+    password, or the profile-editing flow's new display name)."""
     state = current_state()
     pending = state.grants.take_pending(request.form.get("ctx", ""))
     if pending is None:
@@ -202,9 +260,17 @@ def authorize_pick(tenant: str) -> BaseResponse:
             "Go back to the application and sign in again.",
         )
     g.client_id = pending.client_id
+    flow = b2c.user_flow(pending.policy) if pending.policy else None
     if request.form.get("cancel"):
+        if flow is not None:
+            return b2c.error_redirect(pending.redirect_uri, pending.state, b2c.CANCELLED, state.now())
         raise EntraError(*CANCEL, redirect=(pending.redirect_uri, pending.state), subcode="cancel")
+    if flow is not None and flow.kind == "signupsignin" and request.form.get("forgot_password"):
+        return b2c.error_redirect(pending.redirect_uri, pending.state, b2c.FORGOT_PASSWORD, state.now())
     user = state.find_user(request.form.get("account", ""))
-    if user is None or user not in _users_for(tenant):
+    if user is None or user not in _users_for(pending):
         raise _page_error(50034, "The user account does not exist in the directory.")
+    new_name = (request.form.get("display_name") or "").strip()
+    if flow is not None and flow.kind == "profileediting" and new_name:
+        user = state.update_user(user.oid, name=new_name)
     return _issue_code_redirect(pending, user.oid)

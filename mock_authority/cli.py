@@ -8,8 +8,11 @@ import signal
 import sys
 import threading
 
+from .b2c import PASSWORD_RESET, PROFILE_EDITING, SIGN_UP_SIGN_IN
 from .config import DEFAULT_REDIRECT_URI, MockConfig
 from .server import MockAuthority
+from .shapes import SHAPES
+from .tenants import SIGN_IN_AUDIENCES
 from .users import make_user
 
 DEMO_SCOPE = "User.ReadBasic.All"
@@ -63,6 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.graph_latency,
         help="seconds added to every Graph call",
     )
+    parser.add_argument(
+        "--shape",
+        dest="shape",
+        choices=sorted(SHAPES),
+        default=defaults.shape,
+        help="the authority the app is given (host name, app's sign-in audience, printed settings)",
+    )
+    parser.add_argument(
+        "--tenant-domain",
+        dest="tenant_domain",
+        metavar="NAME.onmicrosoft.com",
+        help="the tenant's domain name, also accepted in authority paths (default: a fake one)",
+    )
+    parser.add_argument(
+        "--sign-in-audience",
+        dest="sign_in_audience",
+        choices=SIGN_IN_AUDIENCES,
+        help="the configured app's signInAudience (default: the shape's)",
+    )
     return parser
 
 
@@ -80,7 +102,7 @@ def env_lines(mock: MockAuthority) -> list[str]:
     """The settings an app needs, as .env lines."""
     config = mock.config
     return [
-        f"AUTHORITY={mock.authority}",
+        *authority_lines(mock),
         f"CLIENT_ID={config.client_id}",
         f"CLIENT_SECRET={config.client_secret}",
         f"REDIRECT_URI={config.redirect_uris[0]}",
@@ -88,6 +110,27 @@ def env_lines(mock: MockAuthority) -> list[str]:
         f"SCOPE={DEMO_SCOPE}",
         f"REQUESTS_CA_BUNDLE={mock.ca_bundle}",
     ]
+
+
+def authority_lines(mock: MockAuthority) -> list[str]:
+    """How the app names the authority in this shape: AUTHORITY, or B2C's tenant name and user flows."""
+    shape = mock.config.shape
+    if shape == "b2c":
+        return [
+            f"B2C_TENANT_NAME={mock.b2c_tenant_name}",
+            f"SIGNUPSIGNIN_USER_FLOW={SIGN_UP_SIGN_IN.name}",
+            f"EDITPROFILE_USER_FLOW={PROFILE_EDITING.name}",
+            f"RESETPASSWORD_USER_FLOW={PASSWORD_RESET.name}",
+            # identity alone would build https://<name>.b2clogin.com/…; the mock listens on its own host and port.
+            f"B2C_INSTANCE={mock.base_url}",
+        ]
+    if shape == "ciam":
+        return [f"AUTHORITY={mock.ciam_authority}", f"# resolve {mock.config.host} to 127.0.0.1 (fake DNS)"]
+    tenant = {"multi-tenant": "organizations", "consumers": "consumers"}.get(shape)
+    lines = [f"AUTHORITY={mock.authority_for(tenant) if tenant else mock.authority}"]
+    if shape.startswith("national-"):
+        lines.append(f"# resolve {mock.config.host} to 127.0.0.1 (fake DNS)")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .users import DemoUser, seed_users
+from .shapes import DEFAULT_SHAPE, SHAPES
+from .tenants import SIGN_IN_AUDIENCES, default_tenant_domain
+from .users import DemoUser, personal_seed_users, seed_users
 
 DEFAULT_REDIRECT_URI = "http://localhost:5000/getAToken"
 
@@ -31,18 +33,36 @@ class MockConfig:
     refresh_token_lifetime: int = 86400
     code_lifetime: int = 600
     graph_latency: float = 0.0
+    shape: str = DEFAULT_SHAPE  # shapes.SHAPES: which authority the app is given (host, audience, seed users)
+    tenant_domain: str | None = None  # the tenant's domain name (default: <sub>.onmicrosoft.com on CIAM, else fake)
+    sign_in_audience: str | None = None  # the configured app's signInAudience (default: the shape's)
 
     def resolved(self) -> ResolvedConfig:
         """Fill in generated tenant/client ids, secret and demo users (never real values)."""
+        if self.shape not in SHAPES:
+            raise ValueError(f"unknown shape {self.shape!r}: one of {', '.join(SHAPES)}")
+        if self.sign_in_audience is not None and self.sign_in_audience not in SIGN_IN_AUDIENCES:
+            raise ValueError(
+                f"unknown sign_in_audience {self.sign_in_audience!r}: one of {', '.join(SIGN_IN_AUDIENCES)}"
+            )
+        shape = SHAPES[self.shape]
+        host = shape.host if shape.host and self.host == MockConfig.host else self.host
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(MockConfig)}
         fields.update(
             client_id=self.client_id or str(uuid.uuid4()),
             client_secret=self.client_secret or secrets.token_urlsafe(32),
             tenant_id=self.tenant_id or str(uuid.uuid4()),
             redirect_uris=tuple(self.redirect_uris),
-            users=tuple(self.users) if self.users is not None else seed_users(),
+            users=tuple(self.users) if self.users is not None else self._seed(shape.personal_users),
+            host=host,
+            tenant_domain=self.tenant_domain or default_tenant_domain(host),
+            sign_in_audience=self.sign_in_audience or shape.sign_in_audience,
         )
         return ResolvedConfig(**fields)
+
+    @staticmethod
+    def _seed(personal: bool) -> tuple[DemoUser, ...]:
+        return seed_users() + (personal_seed_users() if personal else ())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +73,8 @@ class ResolvedConfig(MockConfig):
     client_secret: str
     tenant_id: str
     users: tuple[DemoUser, ...]
+    tenant_domain: str
+    sign_in_audience: str
 
 
 def config_from(config: MockConfig | None = None, **overrides: Any) -> MockConfig:

@@ -53,7 +53,8 @@ def _frontchannel_calls(ended: Iterable[SignedInAccount]) -> tuple[FrontChannelC
 
 @bp.route("/<tenant>/oauth2/v2.0/logout", methods=["GET", "POST"], endpoint="logout")
 @bp.route("/<tenant>/oauth2/logout", methods=["GET", "POST"], endpoint="logout")
-def logout(tenant: str) -> BaseResponse:
+@bp.route("/<tenant>/<b2c_policy:policy>/oauth2/v2.0/logout", methods=["GET", "POST"], endpoint="logout")
+def logout(tenant: str, policy: str | None = None) -> BaseResponse:
     """Sign out of the mock's browser session (only the hinted account when logout_hint names one signed in
     there, else every account), then front-channel logout pages, then post_logout_redirect_uri if registered."""
     state = current_state()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from .tenants import MULTIPLE_ORGS
+
 
 @dataclass(frozen=True)
 class Client:
-    """A registered app: its id, secret, redirect URIs and (optional) front-channel logout URL."""
+    """A registered app: its id, secret, redirect URIs, (optional) front-channel logout URL, signInAudience."""
 
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...]
     frontchannel_logout_uri: str | None = None
+    sign_in_audience: str = MULTIPLE_ORGS
 
     def secret_matches(self, candidate: str) -> bool:
         """Constant-time secret comparison."""
@@ -25,6 +28,7 @@ class Client:
             "client_id": self.client_id,
             "redirect_uris": list(self.redirect_uris),
             "frontchannel_logout_uri": self.frontchannel_logout_uri,
+            "sign_in_audience": self.sign_in_audience,
         }
 
 
@@ -56,6 +60,7 @@ class PendingAuthorization:
     login_hint: str | None
     tenant: str
     expires_at: float
+    policy: str | None = None  # the B2C user flow of the authority path, as spelled there
 
 
 @dataclass
@@ -70,6 +75,8 @@ class AuthCode:
     user_oid: str
     sid: str
     expires_at: float
+    tenant: str = ""  # the authority path's tenant segment it was issued at (redeemed only there: AADSTS700005)
+    policy: str | None = None  # the B2C user flow that issued it
     redeemed: bool = False
 
 
@@ -82,3 +89,4 @@ class RefreshGrant:
     scopes: tuple[str, ...]
     sid: str
     expires_at: float
+    policy: str | None = None  # B2C: the user flow whose tokens it refreshes

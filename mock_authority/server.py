@@ -18,11 +18,25 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from cheroot.workers import threadpool
 from flask import Flask, Response, g, request
 
-from . import authorize, control, discovery, errors, fault_hook, graph, logout, pages, token
+from . import (
+    authorize,
+    b2c,
+    control,
+    discovery,
+    errors,
+    fault_hook,
+    graph,
+    logout,
+    managed_identity,
+    pages,
+    token,
+    workload_issuer,
+)
+from .b2c import SIGN_UP_SIGN_IN
 from .config import MockConfig, config_from
 from .runtime import EXTENSION, Urls, current_state, urls_for
 from .state import MockState, RequestRecord
-from .tls import TlsMaterial
+from .tls import TlsMaterial, tls_names
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -36,6 +50,8 @@ IDLE_TIMEOUT = 30  # seconds an idle keep-alive connection stays open (and a sta
 log = logging.getLogger(__name__)
 UNLOGGED_BLUEPRINTS = ("control",)
 BLUEPRINTS = (discovery.bp, authorize.bp, token.bp, logout.bp, graph.bp, pages.bp, control.bp)
+# Credentials other than a secret: the App Service managed-identity endpoint and the workload-identity issuer.
+CREDENTIAL_BLUEPRINTS = (managed_identity.bp, workload_issuer.bp)
 
 
 class _MergeSlashes:
@@ -88,7 +104,8 @@ def create_app(config: MockConfig | None = None, *, state: MockState | None = No
         state = MockState(config_from(config, **overrides))
     app = Flask(__name__, static_url_path="/_mock/static")
     app.extensions[EXTENSION] = state
-    for blueprint in BLUEPRINTS:
+    app.url_map.converters["b2c_policy"] = b2c.PolicyConverter  # B2C's /<tenant>/<user_flow>/… paths
+    for blueprint in (*BLUEPRINTS, *CREDENTIAL_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.before_request(_note_request_context)
@@ -184,7 +201,7 @@ class MockAuthority:
 
     def __init__(self, config: MockConfig | None = None, *, log_requests: bool = False, **overrides: Any) -> None:
         config = config_from(config, **overrides).resolved()
-        self._tls = TlsMaterial(config.host)
+        self._tls = TlsMaterial(config.host, extra_names=tls_names(config.host))
         # Bind first (port 0 = free port), then build the app with the real ports in its URLs.
         try:
             self._back = _Listener(
@@ -218,6 +235,43 @@ class MockAuthority:
     front_url = property(lambda self: self._urls.front_url, doc="plain-http browser channel.")
     graph_endpoint = property(lambda self: self._urls.graph_endpoint, doc="Graph /v1.0/users URL.")
     ca_bundle = property(lambda self: self._tls.ca_bundle, doc="certifi roots + the mock CA (PEM path).")
+    identity_endpoint = property(
+        lambda self: self.front_url + managed_identity.PATH,
+        doc="IDENTITY_ENDPOINT: the App Service managed-identity endpoint (plain http, as App Service's is).",
+    )
+    identity_header = property(lambda self: self.state.identity_header, doc="IDENTITY_HEADER: its secret header.")
+    workload_issuer = property(
+        lambda self: self.state.workload_issuer(), doc="iss of the workload-identity tokens (mint_workload_token)."
+    )
+    tenant_domain = property(
+        lambda self: self.config.tenant_domain, doc="The tenant's domain (<name>.onmicrosoft.com)."
+    )
+
+    def authority_for(self, tenant: str) -> str:
+        """AUTHORITY for a tenant path: "common", "organizations", "consumers", a GUID or a domain name."""
+        return f"{self.base_url}/{tenant}"
+
+    @property
+    def b2c_tenant_name(self) -> str:
+        """B2C_TENANT_NAME: the first label of the tenant's domain."""
+        return self.config.tenant_domain.split(".", 1)[0]
+
+    def b2c_authority(self, user_flow: str = SIGN_UP_SIGN_IN.name) -> str:
+        """https://<host>:<port>/<name>.onmicrosoft.com/<user_flow>: msal treats a B2C_1_… path as B2C."""
+        return f"{self.base_url}/{self.config.tenant_domain}/{user_flow}"
+
+    @property
+    def ciam_authority(self) -> str:
+        """External ID's path-less authority https://<sub>.ciamlogin.com:<port>/ (msal adds <sub>.onmicrosoft.com)."""
+        return f"{self.base_url}/"
+
+    def issuer_for(self, tenant_id: str) -> str:
+        """The v2.0 ID tokens' iss for users of a tenant (e.g. tenants.MSA_TENANT_ID for personal accounts)."""
+        return self._urls.issuer_for(tenant_id)
+
+    def b2c_issuer(self) -> str:
+        """B2C ID tokens' iss (trailing slash)."""
+        return self._urls.b2c_issuer(self.config.tenant_id)
 
     def start(self) -> MockAuthority:
         """Serve both listeners in daemon threads."""

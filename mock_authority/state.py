@@ -18,6 +18,7 @@ from .grants import SignInGrants
 from .keys import SigningKey
 from .models import Client, RequestRecord
 from .sso import BrowserSessions, EndSession, FrontChannelCall
+from .tenants import MULTIPLE_ORGS, SIGN_IN_AUDIENCES
 from .users import DemoUser, make_user
 
 __all__ = ["FAULT_KINDS", "MockState", "RequestRecord"]
@@ -44,6 +45,7 @@ class MockState:
             self.config.client_secret,
             tuple(self.config.redirect_uris),
             self.config.frontchannel_logout_uri,
+            self.config.sign_in_audience,
         )
         self._lock = threading.RLock()
         self._drip_stop = threading.Event()
@@ -126,6 +128,15 @@ class MockState:
             self._users.append(user)
         return user
 
+    def update_user(self, oid: str, **fields: Any) -> DemoUser:
+        """Change a user's properties (e.g. a B2C profile edit renames them); returns the updated user."""
+        with self._lock:
+            for index, user in enumerate(self._users):
+                if user.oid == oid:
+                    self._users[index] = user._replace(**fields)
+                    return self._users[index]
+        raise ValueError(f"no user with oid {oid}")
+
     def find_user(self, key: str) -> DemoUser | None:
         """Look a user up by object id or (case-insensitive) UPN, as Graph does."""
         with self._lock:
@@ -207,15 +218,22 @@ class MockState:
         client_secret: str | None = None,
         redirect_uris: str | Iterable[str] = (),
         frontchannel_logout_uri: str | None = None,
+        sign_in_audience: str = MULTIPLE_ORGS,
     ) -> Client:
-        """Register another app (until the next reset); ids and secret are generated when not given."""
+        """Register another app (until the next reset); ids and secret are generated when not given.
+
+        sign_in_audience: AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount or
+        PersonalMicrosoftAccount (tenants.py)."""
         if isinstance(redirect_uris, str):
             redirect_uris = (redirect_uris,)
+        if sign_in_audience not in SIGN_IN_AUDIENCES:
+            raise ValueError(f"unknown sign_in_audience {sign_in_audience!r}")
         client = Client(
             client_id or str(uuid.uuid4()),
             client_secret or secrets.token_urlsafe(32),
             tuple(str(u) for u in redirect_uris),
             frontchannel_logout_uri or None,
+            sign_in_audience,
         )
         with self._lock:
             if client.client_id in self.clients:

@@ -1,21 +1,32 @@
-"""Throwaway TLS material: a trustme CA, a localhost server certificate and a CA bundle file."""
+"""Throwaway TLS material: a trustme CA, a server certificate for the mock's host names and a CA bundle file."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 
 import certifi
 import trustme
 
+from .clouds import cloud_for
+
+
+def tls_names(host: str) -> tuple[str, ...]:
+    """Names besides the host the mock answers for over TLS: a national cloud's Graph host (its discovery
+    documents send apps there; fake DNS maps it here)."""
+    graph = cloud_for(host).msgraph_host
+    return (graph,) if graph else ()
+
 
 class TlsMaterial:
-    """A CA made at start, a server certificate for localhost/127.0.0.1, and a bundle for REQUESTS_CA_BUNDLE."""
+    """A CA made at start, a server certificate for the host, localhost and 127.0.0.1 (and any extra names),
+    and a bundle for REQUESTS_CA_BUNDLE."""
 
-    def __init__(self, host: str = "localhost") -> None:
+    def __init__(self, host: str = "localhost", extra_names: Iterable[str] = ()) -> None:
         self.ca = trustme.CA(organization_name="mock-authority throwaway CA")
-        names = sorted({host, "localhost", "127.0.0.1"})
+        names = sorted({host, "localhost", "127.0.0.1", *extra_names})
         self.server_cert = self.ca.issue_cert(*names)
         self._dir = tempfile.mkdtemp(prefix="mock-authority-")
         # certifi's roots stay in the bundle so the same process can still reach real https hosts.

@@ -1,19 +1,22 @@
-"""The token endpoint: client authentication, the authorization_code (PKCE) and refresh_token grants."""
+"""The token endpoint: client authentication, the authorization_code (PKCE) and refresh_token grants, at an
+Entra tenant path or a B2C user flow's."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import urllib.parse
 from collections.abc import Callable, Sequence
 
 from flask import Blueprint, Response, g, request
 from werkzeug.datastructures import MultiDict
 
-from . import tokens
+from . import b2c, tokens
+from .client_auth import authenticate_client
+from .client_credentials_grant import redeem_client_credentials
 from .errors import TOKEN_HEADERS, EntraError, json_response
-from .models import Client, RefreshGrant
+from .models import AuthCode, Client, RefreshGrant
 from .runtime import check_tenant, current_state, current_urls
+from .tenants import TenantPath
 from .users import DemoUser
 
 bp = Blueprint("token", __name__)
@@ -23,6 +26,7 @@ EXPIRED = (
     "interactive authorization request for this user and resource."
 )
 MALFORMED = "Invalid request. Request is malformed or invalid."
+OTHER_TENANT = "Provided Authorization Code is intended to use against other tenant, thus rejected."
 Form = MultiDict[str, str]
 
 
@@ -36,54 +40,8 @@ def _invalid_grant(code: int, text: str, **extra: str) -> EntraError:
     return EntraError("invalid_grant", code, text, extra=extra)
 
 
-def _invalid_client(code: int, text: str) -> EntraError:
-    return EntraError("invalid_client", code, text, status=401)
-
-
 def _pkce_s256(verifier: str) -> str:
     return tokens.b64url(hashlib.sha256(verifier.encode("ascii", "replace")).digest())
-
-
-def authenticate_client(form: Form) -> Client:
-    """Resolve the client from client_secret_post or client_secret_basic."""
-    state = current_state()
-    client_id, secret = form.get("client_id"), form.get("client_secret")
-    auth = request.authorization
-    if auth is not None and auth.type == "basic":
-        # RFC 6749 2.3.1: Basic credentials are form-urlencoded before base64.
-        basic_id = urllib.parse.unquote_plus(auth.username or "")
-        if client_id and client_id != basic_id:
-            raise EntraError(
-                "invalid_request", 900144, "client_id in the body does not match the Authorization header."
-            )
-        client_id, secret = basic_id, urllib.parse.unquote_plus(auth.password or "")
-    g.client_id = client_id
-    if not client_id:
-        raise _missing("client_id")
-    client = state.clients.get(client_id)
-    if client is None:
-        raise EntraError(
-            "unauthorized_client",
-            700016,
-            f"Application with identifier '{client_id}' was not found in the directory '{state.config.tenant_id}'.",
-        )
-    if form.get("client_assertion"):
-        raise _invalid_client(
-            700027, "Client assertion failed signature validation: the mock accepts only client secrets."
-        )
-    if not secret:
-        # Observed as 401 invalid_client (the reference table lists invalid_request).
-        raise _invalid_client(
-            7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."
-        )
-    if not client.secret_matches(secret):
-        raise _invalid_client(
-            7000215,
-            "Invalid client secret provided. Ensure the secret being sent in the request "
-            "is the client secret value, not the client secret ID, for a secret added to "
-            f"app '{client_id}'.",
-        )
-    return client
 
 
 def _id_token(
@@ -129,6 +87,18 @@ def _token_success(
     user = state.find_user(user_oid)
     if user is None:
         raise _invalid_grant(50034, "The user account does not exist in the directory.")
+    flow: b2c.UserFlow | None = g.get("user_flow")
+    if flow is not None:
+        return _b2c_token_success(
+            client_id=client_id,
+            user=user,
+            sid=sid,
+            resources=resources,
+            requested_scopes=requested_scopes,
+            nonce=nonce,
+            want_client_info=want_client_info,
+            flow=flow,
+        )
     now, settings = state.now(), state.settings
     at_lifetime = settings["access_token_lifetime"]
     # A user of another tenant signing in through common/organizations gets tokens from that tenant.
@@ -175,6 +145,62 @@ def _token_success(
     return json_response(body, 200, TOKEN_HEADERS)
 
 
+def _b2c_token_success(
+    *,
+    client_id: str,
+    user: DemoUser,
+    sid: str,
+    resources: tuple[str, ...],
+    requested_scopes: Sequence[str],
+    nonce: str | None,
+    want_client_info: bool,
+    flow: b2c.UserFlow,
+) -> Response:
+    """B2C's token response: its ID token (tfp), a refresh token for offline_access, B2C's client_info."""
+    state = current_state()
+    now, settings = state.now(), state.settings
+    lowered = {s.lower() for s in requested_scopes}
+    refresh_token = None
+    if "offline_access" in lowered:
+        refresh_token = state.grants.add_refresh_token(
+            RefreshGrant(
+                user_oid=user.oid,
+                client_id=client_id,
+                scopes=resources,
+                sid=sid,
+                expires_at=now + settings["refresh_token_lifetime"],
+                policy=flow.name,
+            )
+        )
+    lifetime = int(settings["id_token_lifetime"])
+    id_token = None
+    if "openid" in lowered:
+        claims = b2c.id_token_claims(
+            now=now,
+            lifetime=lifetime,
+            issuer=current_urls().b2c_issuer(state.config.tenant_id),
+            client_id=client_id,
+            user=user,
+            nonce=nonce,
+            flow=flow,
+        )
+        id_token = state.keys.sign(claims)
+    granted = [s for s in ("offline_access", "openid") if s in lowered]
+    body = b2c.token_body(id_token=id_token, refresh_token=refresh_token, scopes=granted, lifetime=lifetime, now=now)
+    if want_client_info:
+        body["client_info"] = b2c.b2c_client_info(user.oid, flow, state.config.tenant_id)
+    return json_response(body, 200, TOKEN_HEADERS)
+
+
+def _check_issued_here(code: AuthCode) -> None:
+    """A code is redeemed at the authority it was issued at: the same tenant (its GUID and domain are one, as
+    are consumers and the MSA GUID) and, for B2C, a user-flow path (AADSTS700005 otherwise)."""
+    here: TenantPath = g.tenant_path
+    issued = check_tenant(code.tenant)
+    if not here.same_tenant(issued) or (code.policy is None) != (g.get("user_flow") is None):
+        raise _invalid_grant(700005, OTHER_TENANT)
+
+
 def _redeem_code(form: Form, client: Client) -> Response:
     state = current_state()
     value = form.get("code")
@@ -191,6 +217,7 @@ def _redeem_code(form: Form, client: Client) -> Response:
         )
     if code.expires_at < state.now():
         raise _invalid_grant(70008, EXPIRED)
+    _check_issued_here(code)
     if form.get("redirect_uri") != code.redirect_uri:
         raise _invalid_grant(
             500112,
@@ -250,13 +277,19 @@ def _redeem_refresh_token(form: Form, client: Client) -> Response:
 GRANTS: dict[str, Callable[[Form, Client], Response]] = {
     "authorization_code": _redeem_code,
     "refresh_token": _redeem_refresh_token,
+    "client_credentials": redeem_client_credentials,
 }
 
 
 @bp.post("/<tenant>/oauth2/v2.0/token", endpoint="token")
-def token(tenant: str) -> Response:
+@bp.post("/<tenant>/<b2c_policy:policy>/oauth2/v2.0/token", endpoint="token")
+def token(tenant: str, policy: str | None = None) -> Response:
     """The token endpoint: authorization_code (with PKCE) and refresh_token grants."""
-    check_tenant(tenant)
+    g.tenant_path = check_tenant(tenant)
+    if policy is not None:
+        g.user_flow = b2c.user_flow(policy)
+        if g.tenant_path.kind != "tenant" or g.user_flow is None:
+            raise EntraError("invalid_request", 90002, f"The policy '{policy}' does not exist in tenant '{tenant}'.")
     form = request.form
     client = authenticate_client(form)
     grant_type = form.get("grant_type")

@@ -1,9 +1,12 @@
-"""Demo directory users: fake people with @contoso.example names and fresh object ids."""
+"""Demo directory users: fake people with @contoso.example names and fresh object ids, and personal Microsoft
+accounts (@outlook.example) for the consumers shape."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any, NamedTuple
+
+from .tenants import MSA_TENANT_ID
 
 
 class DemoUser(NamedTuple):
@@ -21,10 +24,11 @@ class DemoUser(NamedTuple):
     business_phones: tuple[str, ...] = ()
     preferred_language: str | None = "en-US"
     tenant_id: str | None = None  # None: the mock's own tenant; another GUID: a user of a foreign tenant
+    personal: bool = False  # a personal Microsoft account: its home tenant is the MSA tenant
 
     def home_tenant(self, default: str) -> str:
         """The tenant this user signs in from."""
-        return self.tenant_id or default
+        return MSA_TENANT_ID if self.personal else self.tenant_id or default
 
     @property
     def preferred_username(self) -> str:
@@ -61,4 +65,21 @@ def seed_users() -> tuple[DemoUser, ...]:
     return tuple(
         make_user(name, f"{alias}@contoso.example", job_title=job, office_location=office)
         for name, alias, job, office in _SEED
+    )
+
+
+# Personal accounts' object ids have Entra's MSA form: eight zero bytes, then the account's 64-bit id.
+_PERSONAL_SEED = (("Kai Carter", "kai.carter"), ("Robin Ito", "robin.ito"))
+
+
+def personal_seed_users() -> tuple[DemoUser, ...]:
+    """Two personal Microsoft accounts on a reserved domain (only the consumers shape seeds them)."""
+    return tuple(
+        make_user(
+            name,
+            f"{alias}@outlook.example",
+            oid=f"00000000-0000-0000-{uuid.uuid4().hex[:4]}-{uuid.uuid4().hex[:12]}",
+            personal=True,
+        )
+        for name, alias in _PERSONAL_SEED
     )
