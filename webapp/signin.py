@@ -196,6 +196,10 @@ class SignIn:
         if error in NEEDS_INTERACTION:
             log.info("token for the user needs interaction: %s", error)
             raise NeedsSignIn(error)
+        if not error:  # e.g. B2C, which issues access tokens only for an API's scopes, never for OpenID's alone
+            raise SignInFailure(
+                502, "no_access_token", f"The authority issued no access token for the scopes {scopes or self.scopes}."
+            )
         raise SignInFailure.from_result(502, result)
 
     def sign_out(self) -> str | None:
