@@ -67,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds added to every Graph call",
     )
     parser.add_argument(
+        "--client-certificate",
+        dest="client_certificate",
+        metavar="PEM_PATH",
+        help="register this certificate (PEM) on the configured app, for private_key_jwt client authentication",
+    )
+    parser.add_argument(
+        "--managed-identity",
+        dest="managed_identity",
+        action="store_true",
+        help="create a user-assigned managed identity and print IDENTITY_ENDPOINT/IDENTITY_HEADER for it",
+    )
+    parser.add_argument(
         "--shape",
         dest="shape",
         choices=sorted(SHAPES),
@@ -109,6 +121,7 @@ def env_lines(mock: MockAuthority) -> list[str]:
         f"ENDPOINT={mock.graph_endpoint}",
         f"SCOPE={DEMO_SCOPE}",
         f"REQUESTS_CA_BUNDLE={mock.ca_bundle}",
+        *managed_identity_lines(mock),
     ]
 
 
@@ -131,6 +144,18 @@ def authority_lines(mock: MockAuthority) -> list[str]:
     if shape.startswith("national-"):
         lines.append(f"# resolve {mock.config.host} to 127.0.0.1 (fake DNS)")
     return lines
+
+
+def managed_identity_lines(mock: MockAuthority) -> list[str]:
+    """What an app using the configured managed identity needs (msal's ManagedIdentityClient reads the first two)."""
+    identities = mock.state.managed_identities
+    if not mock.config.managed_identity or not identities:
+        return []
+    return [
+        f"IDENTITY_ENDPOINT={mock.identity_endpoint}",
+        f"IDENTITY_HEADER={mock.identity_header}",
+        f"MANAGED_IDENTITY_CLIENT_ID={identities[0].client_id}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

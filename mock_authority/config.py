@@ -33,6 +33,8 @@ class MockConfig:
     refresh_token_lifetime: int = 86400
     code_lifetime: int = 600
     graph_latency: float = 0.0
+    client_certificate: str | None = None  # PEM file: a certificate registered on the configured app
+    managed_identity: bool = False  # create one user-assigned managed identity (App Service endpoint)
     shape: str = DEFAULT_SHAPE  # shapes.SHAPES: which authority the app is given (host, audience, seed users)
     tenant_domain: str | None = None  # the tenant's domain name (default: <sub>.onmicrosoft.com on CIAM, else fake)
     sign_in_audience: str | None = None  # the configured app's signInAudience (default: the shape's)

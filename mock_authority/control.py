@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from . import managed_identity
 from .faults import describe
-from .runtime import current_state
+from .runtime import current_state, current_urls
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
 
@@ -140,3 +141,77 @@ def list_frontchannel_calls():
 def list_drips():
     """Drip faults since the last reset: endpoint, total and sent bytes, whether each ended."""
     return jsonify([dataclasses.asdict(d) for d in current_state().drips])
+
+
+# -- credentials other than a secret (credentials.py) ------------------------------------------------------
+
+
+@bp.post("/clients/<client_id>/certificates")
+def add_certificate(client_id: str) -> tuple[Response, int]:
+    """Upload a certificate to an app: {"certificate_pem", "subject_name_issuer"?}; answers with its thumbprints."""
+    body = _body()
+    try:
+        registered = current_state().add_certificate(
+            client_id, str(body["certificate_pem"]).encode(), bool(body.get("subject_name_issuer", False))
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify(
+        {
+            "client_id": client_id,
+            "sha1": registered.sha1.hex().upper(),
+            "sha256": registered.sha256.hex().upper(),
+            "not_after": registered.not_after.isoformat(),
+            "subject_name_issuer": registered.subject_name_issuer,
+        }
+    ), 201
+
+
+@bp.post("/clients/<client_id>/federated-credentials")
+def add_federated_credential(client_id: str) -> tuple[Response, int]:
+    """Add a federated identity credential: {"issuer", "subject", "audience"?}."""
+    try:
+        credential = current_state().add_federated_credential(client_id, **_body())
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify(dataclasses.asdict(credential)), 201
+
+
+@bp.post("/clients/<client_id>/secret")
+def allow_client_secret(client_id: str) -> tuple[Response, int]:
+    """{"allowed": false}: the app has no secret (any client_secret then fails as a wrong one)."""
+    allowed = _body().get("allowed")
+    if not isinstance(allowed, bool):
+        return _bad_request('"allowed" must be true or false')
+    try:
+        current_state().allow_client_secret(client_id, allowed)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return jsonify({"client_id": client_id, "secret_allowed": allowed}), 200
+
+
+@bp.post("/managed-identities")
+def add_managed_identity():
+    """Create a user-assigned managed identity: {"client_id"?}; answers with what an app sets in its environment."""
+    try:
+        identity = current_state().add_managed_identity(_body().get("client_id"))
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify(
+        {
+            "client_id": identity.client_id,
+            "principal_id": identity.principal_id,
+            "identity_endpoint": current_urls().front_url + managed_identity.PATH,
+            "identity_header": identity.identity_header,
+        }
+    ), 201
+
+
+@bp.post("/workload-tokens")
+def mint_workload_token():
+    """A token from the mock's workload-identity issuer: {"subject", "audience"?, "lifetime"?}."""
+    try:
+        token = current_state().mint_workload_token(**_body())
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({"token": token, "issuer": current_state().workload_issuer()}), 201

@@ -13,6 +13,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from .config import MockConfig, ResolvedConfig
+from .credentials import (
+    TOKEN_EXCHANGE_AUDIENCE,
+    WORKLOAD_ISSUER_PATH,
+    CredentialRegistry,
+    FederatedCredential,
+    ManagedIdentity,
+    RegisteredCertificate,
+    new_identity_header,
+    workload_token_claims,
+)
 from .faults import FAULT_KINDS, DripProgress, Fault, make_fault
 from .grants import SignInGrants
 from .keys import SigningKey
@@ -47,9 +57,25 @@ class MockState:
             self.config.frontchannel_logout_uri,
             self.config.sign_in_audience,
         )
+        # Credentials other than the secret (credentials.py): what the configuration registers survives resets.
+        self.identity_header = new_identity_header()
+        self.workload_issuer_key = SigningKey()
+        self._configured_certificate = self._read(self.config.client_certificate)
+        self._configured_identity = (
+            ManagedIdentity(str(uuid.uuid4()), str(uuid.uuid4()), self.identity_header)
+            if self.config.managed_identity
+            else None
+        )
         self._lock = threading.RLock()
         self._drip_stop = threading.Event()
         self.reset()
+
+    @staticmethod
+    def _read(path: str | None) -> bytes | None:
+        if path is None:
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
 
     # -- lifecycle -------------------------------------------------------
 
@@ -69,6 +95,11 @@ class MockState:
             self._connections: collections.Counter[str] = collections.Counter()
             self._offset = 0.0
             self._settings: dict[str, float] = {name: getattr(self.config, name) for name in RUNTIME_SETTINGS}
+            self.credentials = CredentialRegistry(self.identity_header)
+            if self._configured_certificate is not None:
+                self.credentials.add_certificate(self.config.client_id, self._configured_certificate)
+            if self._configured_identity is not None:
+                self.credentials.add_managed_identity(self._configured_identity)
 
     # -- clock and settings ---------------------------------------------
 
@@ -288,3 +319,53 @@ class MockState:
             if self._rogue_key is None:
                 self._rogue_key = SigningKey()
             return self._rogue_key
+
+    # -- credentials other than a secret (credentials.py) ------------------
+
+    def _known_client(self, client_id: str) -> str:
+        if client_id not in self.clients:
+            raise ValueError(f"no app with client id {client_id} is registered")
+        return client_id
+
+    def add_certificate(
+        self, client_id: str, cert_pem: bytes, subject_name_issuer: bool = False
+    ) -> RegisteredCertificate:
+        """Upload a certificate (PEM) to an app; subject_name_issuer also trusts same-subject/issuer certs in x5c."""
+        return self.credentials.add_certificate(self._known_client(client_id), cert_pem, subject_name_issuer)
+
+    def add_federated_credential(
+        self, client_id: str, issuer: str, subject: str, audience: str = TOKEN_EXCHANGE_AUDIENCE
+    ) -> FederatedCredential:
+        """Trust tokens from issuer about subject (matched case-sensitively, as Entra does) as the app's credential."""
+        credential = FederatedCredential(self._known_client(client_id), issuer, subject, audience)
+        return self.credentials.add_federated_credential(credential)
+
+    def allow_client_secret(self, client_id: str, allowed: bool) -> None:
+        """allowed=False: the app has no secret, so any client_secret fails as a wrong one does (7000215)."""
+        self.credentials.allow_client_secret(self._known_client(client_id), allowed)
+
+    def add_managed_identity(self, client_id: str | None = None) -> ManagedIdentity:
+        """A user-assigned managed identity served at the App Service endpoint (ids generated when not given)."""
+        return self.credentials.add_managed_identity(client_id=client_id)
+
+    @property
+    def managed_identities(self) -> list[ManagedIdentity]:
+        """The configured identity (if any) and those added since the last reset."""
+        return self.credentials.managed_identities
+
+    def workload_issuer(self) -> str:
+        """The iss of the mock's workload-identity tokens (needs the back channel's port)."""
+        from .runtime import urls_for
+
+        if not self.config.port:
+            raise ValueError("the workload issuer's URL is known once the mock listens on a port")
+        return urls_for(self.config.host, self.config.port, self.config.front_port, self.config.tenant_id).base_url + (
+            WORKLOAD_ISSUER_PATH
+        )
+
+    def mint_workload_token(self, subject: str, audience: str = TOKEN_EXCHANGE_AUDIENCE, lifetime: int = 3600) -> str:
+        """A token from the mock's workload-identity issuer, as a pod reads from AZURE_FEDERATED_TOKEN_FILE."""
+        claims = workload_token_claims(
+            issuer=self.workload_issuer(), subject=subject, audience=audience, now=self.now(), lifetime=lifetime
+        )
+        return self.workload_issuer_key.sign(claims)
