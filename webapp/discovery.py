@@ -184,8 +184,11 @@ class AuthorityMetadata:
         return self._document.get()
 
     def signing_key(self, kid: str) -> SigningKey | None:
-        """The public key for kid from the JWKS, refetching once when kid is unknown (key rotation)."""
+        """The public key for kid from the JWKS, refetching once when kid is unknown (key rotation). A token
+        without a kid may only use a JWKS of one key (OIDC Core §10.1)."""
         keys = self._keys.get()
+        if not kid:
+            return next(iter(keys.values())) if len(keys) == 1 else None
         if kid not in keys and self._keys.seconds_since_attempt() > MIN_KEY_REFETCH_SECONDS:
             keys = self._keys.get(refresh=True)
         return keys.get(kid)
@@ -220,7 +223,7 @@ class AuthorityMetadata:
             raise ValueError("the JWKS lists keys that are not JSON objects")
         keys = {}
         for jwk in jwks["keys"]:
-            kid = jwk.get("kid")
+            kid = jwk.get("kid", "")  # a provider with one key may leave it out
             if not isinstance(kid, str):
                 log.warning("skipping a key without a usable kid in the JWKS")
                 continue

@@ -307,6 +307,20 @@ def test_symmetric_and_unsigned_tokens_are_refused(server):
             validator.validate(token)
 
 
+def test_a_token_without_kid_needs_a_jwks_of_one_key(server):
+    """OIDC Core §10.1: a kid is required only when the JWK Set holds several keys."""
+    provider = oidc_provider(server)
+    provider.keys = [{key: value for key, value in provider.rsa_jwk.items() if key != "kid"}]
+    now = int(time.time())
+    payload = {"aud": CLIENT_ID, "sub": "u", "iss": "https://op.test/oidc", "iat": now, "exp": now + 60}
+    validator = IdTokenValidator(provider.metadata, CLIENT_ID, authority=provider.authority)
+    assert validator.validate(jwt.encode(payload, provider.rsa, algorithm="RS256"))["sub"] == "u"
+    several = oidc_provider(server)
+    validator = IdTokenValidator(several.metadata, CLIENT_ID, authority=several.authority)
+    with pytest.raises(IdTokenRejected, match="does not publish"):
+        validator.validate(jwt.encode(payload, several.rsa, algorithm="RS256"))
+
+
 def test_a_generic_token_without_sub_is_refused(server):
     """OIDC Core §2: sub is REQUIRED; sessions are indexed by it where there is no oid."""
     with pytest.raises(IdTokenRejected, match="MissingRequiredClaim"):
