@@ -125,12 +125,11 @@ def _verify_assertion(client: Client, assertion: str) -> str:
         raise _malformed() from None
     if header.get("alg") not in SIGNING_ALGORITHMS or not isinstance(claims.get("iss"), str):
         raise _malformed()
-    # The app signs its own assertions (iss = client id); a token from another issuer is a federated one, unless
-    # it names a certificate (then it is the app's own assertion with a wrong iss).
+    # The app signs its own assertions (iss = sub = client id); a token from another issuer about another subject
+    # is a federated one (an iss alone gone wrong is the app's own assertion with a wrong iss: 700021).
     federated = current_state().credentials.federated_credentials_for(client.client_id)
-    names_certificate = any(name in header for name in ("x5t#S256", "x5t", "x5c"))
     if claims["iss"] != client.client_id and (
-        any(f.issuer == claims["iss"] for f in federated) or not names_certificate
+        any(f.issuer == claims["iss"] for f in federated) or claims.get("sub") != client.client_id
     ):
         _verify_federated(client, assertion, header, claims, federated)
         return "federated"

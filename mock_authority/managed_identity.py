@@ -90,7 +90,7 @@ def token() -> Response:
         f"userAssignedIdentities/{identity.client_id}",
     }
     body = {
-        "access_token": state.keys.sign(claims),
+        "access_token": state.keys.sign(claims, {"x5t": state.keys.x5t}),  # Entra's tokens carry x5t and kid
         # Epoch seconds on the mock's clock, as a string like App Service's.
         "expires_on": str(exp),
         "resource": resource,
