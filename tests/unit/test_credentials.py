@@ -9,14 +9,14 @@ import os
 import jwt
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 import app_config
 from app import create_app
 from tests.support.apps import GOOD_SETTINGS
+from tests.support.certificates import ClientCertificate, make_certificate
 from webapp.credentials import (
     AssertionFileCredential,
     CertificateCredential,
@@ -30,59 +30,51 @@ UTC = datetime.UTC
 TOKEN_ENDPOINT = "https://login.example.test/tenant/oauth2/v2.0/token"
 
 
-def make_certificate(days: float = 365, key=None, name: str = "app-credential"):
-    """A self-signed certificate valid for `days` from now (negative: already expired) and its key."""
-    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+def pem_file(path, client: ClientCertificate, password: str = "", key_first: bool = True) -> str:
+    key_pem = client.encrypted_key_pem(password) if password else client.key_pem
+    path.write_bytes(key_pem + client.cert_pem if key_first else client.cert_pem + key_pem)
+    return str(path)
+
+
+def pfx_file(path, client: ClientCertificate, password: str) -> str:
+    path.write_bytes(client.pfx(password))
+    return str(path)
+
+
+def ec_certificate() -> ClientCertificate:
+    """A self-signed certificate with an EC key (Entra's certificate credentials sign with RSA)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
     now = datetime.datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
+        .subject_name(name)
+        .issuer_name(name)
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(min(now, now + datetime.timedelta(days=days)) - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
-    return certificate, key
-
-
-def pem_file(path, certificate, key, password: bytes | None = None, key_first: bool = True):
-    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    path.write_bytes(key_pem + cert_pem if key_first else cert_pem + key_pem)
-    return str(path)
-
-
-def pfx_file(path, certificate, key, password: bytes | None):
-    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-    path.write_bytes(pkcs12.serialize_key_and_certificates(b"app", key, certificate, None, encryption))
-    return str(path)
+    return ClientCertificate(certificate, key)
 
 
 @pytest.fixture(scope="module")
-def certificate():
+def certificate() -> ClientCertificate:
     return make_certificate()
-
-
-def sha1_hex(certificate) -> str:
-    return certificate.fingerprint(hashes.SHA1()).hex().upper()
 
 
 @pytest.mark.parametrize("key_first", [True, False])
 def test_a_pem_with_key_and_certificate_loads(tmp_path, certificate, key_first):
-    cert, key = certificate
-    loaded = load_certificate(pem_file(tmp_path / "app.pem", cert, key, key_first=key_first))
-    assert loaded.leaf == cert and loaded.thumbprint == sha1_hex(cert)
-    assert loaded.not_after == cert.not_valid_after_utc
-    assert loaded.chain_pem().startswith("-----BEGIN CERTIFICATE-----")
+    loaded = load_certificate(pem_file(tmp_path / "app.pem", certificate, key_first=key_first))
+    assert loaded.leaf == certificate.certificate and loaded.thumbprint == certificate.sha1_hex
+    assert loaded.not_after == certificate.certificate.not_valid_after_utc
+    assert loaded.chain_pem().encode() == certificate.cert_pem
 
 
 def test_an_encrypted_pem_needs_its_password(tmp_path, certificate):
-    path = pem_file(tmp_path / "app.pem", *certificate, password=b"correct horse")
-    assert load_certificate(path, "correct horse").leaf == certificate[0]
+    path = pem_file(tmp_path / "app.pem", certificate, password="correct horse")
+    assert load_certificate(path, "correct horse").leaf == certificate.certificate
     with pytest.raises(CertificateUnusable, match="set CLIENT_CERTIFICATE_PASSWORD"):
         load_certificate(path)
     with pytest.raises(CertificateUnusable, match="does not decrypt"):
@@ -90,40 +82,35 @@ def test_an_encrypted_pem_needs_its_password(tmp_path, certificate):
 
 
 def test_a_password_an_unencrypted_pem_does_not_need_is_harmless(tmp_path, certificate):
-    assert load_certificate(pem_file(tmp_path / "app.pem", *certificate), "spare").leaf == certificate[0]
+    assert load_certificate(pem_file(tmp_path / "app.pem", certificate), "spare").leaf == certificate.certificate
 
 
-@pytest.mark.parametrize("password", [b"pfx password", None])
-def test_a_pfx_loads_with_its_password(tmp_path, certificate, password):
-    path = pfx_file(tmp_path / "app.pfx", *certificate, password)
-    loaded = load_certificate(path, password.decode() if password else "")
-    assert loaded.leaf == certificate[0] and isinstance(loaded.private_key, rsa.RSAPrivateKey)
+def test_a_pfx_loads_with_its_password(tmp_path, certificate):
+    loaded = load_certificate(pfx_file(tmp_path / "app.pfx", certificate, "pfx password"), "pfx password")
+    assert loaded.leaf == certificate.certificate and isinstance(loaded.private_key, rsa.RSAPrivateKey)
 
 
 def test_a_pfx_with_the_wrong_password_is_named(tmp_path, certificate):
-    path = pfx_file(tmp_path / "app.p12", *certificate, b"right")
+    path = pfx_file(tmp_path / "app.p12", certificate, "right")
     with pytest.raises(CertificateUnusable, match="CLIENT_CERTIFICATE_PASSWORD"):
         load_certificate(path, "wrong")
 
 
 def test_files_that_cannot_sign_are_named(tmp_path, certificate):
-    cert, key = certificate
     cert_only = tmp_path / "cert.pem"
-    cert_only.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_only.write_bytes(certificate.cert_pem)
     with pytest.raises(CertificateUnusable, match="no private key"):
         load_certificate(str(cert_only))
     key_only = tmp_path / "key.pem"
-    key_only.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    key_only.write_bytes(certificate.key_pem)
     with pytest.raises(CertificateUnusable, match="no certificate"):
         load_certificate(str(key_only))
-    other_cert, _ = make_certificate()
+    mismatch = tmp_path / "mismatch.pem"
+    mismatch.write_bytes(certificate.key_pem + make_certificate().cert_pem)
     with pytest.raises(CertificateUnusable, match="belongs to none of its certificates"):
-        load_certificate(pem_file(tmp_path / "mismatch.pem", other_cert, key))
-    ec_cert, ec_key = make_certificate(key=ec.generate_private_key(ec.SECP256R1()))
+        load_certificate(str(mismatch))
     with pytest.raises(CertificateUnusable, match="RSA"):
-        load_certificate(pem_file(tmp_path / "ec.pem", ec_cert, ec_key))
+        load_certificate(pem_file(tmp_path / "ec.pem", ec_certificate()))
     with pytest.raises(CertificateUnusable, match="cannot be read"):
         load_certificate(str(tmp_path / "missing.pem"))
 
@@ -131,72 +118,70 @@ def test_files_that_cannot_sign_are_named(tmp_path, certificate):
 def test_the_assertion_without_x5c_is_ps256_with_the_sha256_thumbprint(tmp_path, certificate):
     # Entra's certificate credentials: a JWT with aud = the token endpoint, iss = sub = client id, signed by the
     # certificate's key, naming it by x5t#S256 (learn.microsoft.com/entra/identity-platform/certificate-credentials).
-    cert, key = certificate
-    credential = CertificateCredential(pem_file(tmp_path / "app.pem", cert, key), "", send_x5c=False)
+    credential = CertificateCredential(pem_file(tmp_path / "app.pem", certificate), "", send_x5c=False)
     signer = credential.for_msal()["client_assertion"]
     assertion = signer({"client_id": "the-client", "token_endpoint": TOKEN_ENDPOINT})
     header = jwt.get_unverified_header(assertion)
     assert header["alg"] == "PS256" and "x5c" not in header and "x5t" not in header
-    assert header["x5t#S256"] == base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA256())).rstrip(b"=").decode()
-    claims = jwt.decode(assertion, cert.public_key(), algorithms=["PS256"], audience=TOKEN_ENDPOINT)
+    sha256 = certificate.certificate.fingerprint(hashes.SHA256())
+    assert header["x5t#S256"] == base64.urlsafe_b64encode(sha256).rstrip(b"=").decode()
+    public_key = certificate.certificate.public_key()
+    claims = jwt.decode(assertion, public_key, algorithms=["PS256"], audience=TOKEN_ENDPOINT)
     assert claims["iss"] == claims["sub"] == "the-client" and claims["exp"] - claims["iat"] == 600 and claims["jti"]
 
 
 def test_with_x5c_msal_gets_the_key_and_the_certificate(tmp_path, certificate):
-    cert, key = certificate
-    credential = CertificateCredential(pem_file(tmp_path / "app.pem", cert, key), "", send_x5c=True)
+    credential = CertificateCredential(pem_file(tmp_path / "app.pem", certificate), "", send_x5c=True)
     given = credential.for_msal()
-    assert x509.load_pem_x509_certificate(given["public_certificate"].encode()) == cert
-    assert given["private_key"].public_key() == key.public_key()
+    assert given["public_certificate"].encode() == certificate.cert_pem
+    assert given["private_key"].public_key() == certificate.key.public_key()
 
 
 def test_a_rotated_certificate_file_is_used_at_the_next_check(tmp_path, certificate):
-    path = pem_file(tmp_path / "app.pem", *certificate)
+    path = pem_file(tmp_path / "app.pem", certificate)
     credential = CertificateCredential(path, "", send_x5c=False, recheck_seconds=0)
-    new_cert, new_key = make_certificate()
-    replacement = pem_file(tmp_path / "new.pem", new_cert, new_key)
-    os.replace(replacement, path)  # how a secret volume or a deploy swaps the file: a new inode
-    assert credential.current().leaf == new_cert, "a rotated certificate must be used without a restart"
-    # In place, same size: the modification time still tells.
-    newer_cert, newer_key = make_certificate()
-    pem_file(tmp_path / "app.pem", newer_cert, newer_key)
+    new = make_certificate()
+    os.replace(pem_file(tmp_path / "new.pem", new), path)  # how a secret volume or a deploy swaps it: a new inode
+    assert credential.current().leaf == new.certificate, "a rotated certificate must be used without a restart"
+    newer = make_certificate()  # rewritten in place, the same size: the modification time still tells
+    pem_file(tmp_path / "app.pem", newer)
     os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 1_000_000_000))
-    assert credential.current().leaf == newer_cert
+    assert credential.current().leaf == newer.certificate
 
 
 def test_the_file_is_not_checked_again_before_its_interval(tmp_path, certificate):
-    path = pem_file(tmp_path / "app.pem", *certificate)
+    path = pem_file(tmp_path / "app.pem", certificate)
     credential = CertificateCredential(path, "", send_x5c=False, recheck_seconds=3600)
-    os.replace(pem_file(tmp_path / "new.pem", *make_certificate()), path)
-    assert credential.current().leaf == certificate[0], "the file is stat'ed at most once per interval"
+    os.replace(pem_file(tmp_path / "new.pem", make_certificate()), path)
+    assert credential.current().leaf == certificate.certificate, "the file is stat'ed at most once per interval"
 
 
 def test_a_half_written_rotation_keeps_the_old_certificate(tmp_path, certificate, caplog):
-    path = pem_file(tmp_path / "app.pem", *certificate)
+    path = pem_file(tmp_path / "app.pem", certificate)
     credential = CertificateCredential(path, "", send_x5c=False, recheck_seconds=0)
     (tmp_path / "app.pem").write_bytes(b"-----BEGIN PRIVATE KEY-----\ntruncat")
     with caplog.at_level(logging.WARNING, logger="webapp.credentials"):
-        assert credential.current().leaf == certificate[0]
-        assert credential.current().leaf == certificate[0]
+        assert credential.current().leaf == certificate.certificate
+        assert credential.current().leaf == certificate.certificate
     assert len([r for r in caplog.records if "still using" in r.getMessage().lower()]) == 1, "warned once"
     os.unlink(path)
-    assert credential.current().leaf == certificate[0], "a vanished file keeps the certificate in use too"
+    assert credential.current().leaf == certificate.certificate, "a vanished file keeps the certificate in use too"
 
 
 def test_a_certificate_expiring_within_30_days_is_warned_about_once(tmp_path, caplog):
-    cert, key = make_certificate(days=10)
+    expiring = make_certificate(days_valid=10)
     with caplog.at_level(logging.WARNING, logger="webapp.credentials"):
-        credential = CertificateCredential(pem_file(tmp_path / "app.pem", cert, key), "", send_x5c=False)
+        credential = CertificateCredential(pem_file(tmp_path / "app.pem", expiring), "", send_x5c=False)
         credential.for_msal()
         credential.for_msal()
     warnings = [r.getMessage() for r in caplog.records if "expires in" in r.getMessage()]
-    assert len(warnings) == 1 and sha1_hex(cert) in warnings[0] and "9 days" in warnings[0], warnings
-    assert credential.certificate_expiry() == cert.not_valid_after_utc
+    assert len(warnings) == 1 and expiring.sha1_hex in warnings[0] and "9 days" in warnings[0], warnings
+    assert credential.certificate_expiry() == expiring.certificate.not_valid_after_utc
 
 
 def test_a_certificate_expiring_later_is_not_warned_about(tmp_path, certificate, caplog):
     with caplog.at_level(logging.WARNING, logger="webapp.credentials"):
-        CertificateCredential(pem_file(tmp_path / "app.pem", *certificate), "", send_x5c=False).for_msal()
+        CertificateCredential(pem_file(tmp_path / "app.pem", certificate), "", send_x5c=False).for_msal()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
@@ -209,18 +194,18 @@ def certificate_settings(path: str, password: str = ""):
 
 
 def test_start_up_problems_name_an_expired_or_unusable_certificate(tmp_path, certificate):
-    expired = make_certificate(days=-1)
-    [problem] = credential_problems(certificate_settings(pem_file(tmp_path / "old.pem", *expired)))
+    expired = make_certificate(expired=True)
+    [problem] = credential_problems(certificate_settings(pem_file(tmp_path / "old.pem", expired)))
     assert problem.setting == "CLIENT_CERTIFICATE_PATH" and "expired" in problem.message
-    assert sha1_hex(expired[0]) in problem.message
-    locked = pem_file(tmp_path / "locked.pem", *certificate, password=b"pw")
+    assert expired.sha1_hex in problem.message
+    locked = pem_file(tmp_path / "locked.pem", certificate, password="pw")
     [problem] = credential_problems(certificate_settings(locked, "not the password"))
     assert problem.setting == "CLIENT_CERTIFICATE_PATH" and "does not decrypt" in problem.message
     assert credential_problems(certificate_settings(locked, "pw")) == []
 
 
 def test_an_app_with_an_expired_certificate_shows_the_configuration_page(tmp_path):
-    path = pem_file(tmp_path / "old.pem", *make_certificate(days=-3))
+    path = pem_file(tmp_path / "old.pem", make_certificate(expired=True))
     app = create_app(
         {
             **GOOD_SETTINGS,
