@@ -36,7 +36,14 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
         just_signed_out = request.cookies.get(SIGNED_OUT_COOKIE) == "1"
         response = current_app.make_response("")
         auth_uri = signin.start(request, response, next_path)
-        response.set_data(render_template("login.html", auth_uri=auth_uri, just_signed_out=just_signed_out))
+        response.set_data(
+            render_template(
+                "login.html",
+                auth_uri=auth_uri,
+                just_signed_out=just_signed_out,
+                authority_kind=signin.authority.kind,
+            )
+        )
         if just_signed_out:
             response.delete_cookie(SIGNED_OUT_COOKIE, secure=settings.cookie_secure, httponly=True, samesite="Lax")
         return response

@@ -247,6 +247,7 @@ def test_oidc_authority_at_the_tenants_issuer_signs_in_and_out(serve, mock_autho
     browser = serve(mock_authority, AUTHORITY=None, OIDC_AUTHORITY=mock_authority.issuer)
     login = browser.get("/login")
     assert urlsplit(login.link(id="sign-in")).path.endswith("/oauth2/v2.0/authorize")
+    assert "sent to Microsoft" not in login.text, "a generic provider is not called Microsoft on the sign-in page"
     browser.sign_in()
     assert browser.get("/call_api").response.status_code == 200
     form = browser.get("/logout").forms[0]
