@@ -118,6 +118,8 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
         sid = request.args.get("sid", "")
         if not sid or len(sid) > 200:
             abort(400, "Front-channel logout needs the sid of the Entra session.")
+        if not signin.authority.names_itself(request.args.get("iss")):  # Front-Channel Logout 1.0 §2
+            abort(400, "This front-channel logout names another issuer.")
         ended = entra.sign_in.sessions.end_all("sid", sid)
         log.info("front-channel logout ended %d session(s)", ended)
         # The browser's cookie is not relied on (a third-party iframe may not send it): the sid index is.

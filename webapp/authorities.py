@@ -87,6 +87,11 @@ class Authority:
             return issuer.replace("{tenantid}", tenant)
         return issuer
 
+    def names_itself(self, iss: str | None) -> bool:
+        """Whether a front-channel logout's iss (sent by a provider that implements OIDC Front-Channel Logout 1.0;
+        Entra sends none) is this authority: it must match the configured issuer when present (§2)."""
+        return iss is None or self.kind != "oidc" or iss.rstrip("/") == self.oidc_issuer
+
     def algorithms(self, document: Mapping[str, Any]) -> list[str]:
         """The ID-token signing algorithms accepted: ours, narrowed to what the provider says it uses."""
         advertised = document.get("id_token_signing_alg_values_supported")

@@ -227,6 +227,27 @@ def test_algorithms_and_prompt_per_kind():
     assert oidc("https://op.example/x").prompt(lambda: {"prompt_values_supported": ["select_account"]})
 
 
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("sid=s1", 200), ("sid=s1&iss=https://op.example/oidc", 200), ("sid=s1&iss=https://evil.example/oidc", 400)],
+    ids=["no-iss", "our-iss", "foreign-iss"],
+)
+def test_front_channel_logout_from_a_generic_provider_must_name_its_issuer(tmp_path, query, status):
+    """OIDC Front-Channel Logout 1.0 §2: when iss and sid are sent, the RP must check that they match."""
+    from app import create_app
+
+    app = create_app(
+        {
+            **GOOD_SETTINGS,
+            **NO_AUTHORITY,
+            "OIDC_AUTHORITY": "https://op.example/oidc",
+            "SESSION_FILE_DIR": str(tmp_path),
+            "SECRET_KEY": "x" * 32,
+        }
+    )
+    assert app.test_client().get(f"/logout/frontchannel?{query}").status_code == status
+
+
 # ID tokens of each issuer form, through the real validator and a real JWKS
 
 
