@@ -26,7 +26,6 @@ PLAIN_WORDS = {
     "login_required": "You need to sign in again.",
     "invalid_grant": "The sign-in could not be completed: the one-time code from Microsoft was invalid, "
     "expired or already used, or your sign-in has expired.",
-    "invalid_client": "Microsoft refused this site's own credential, so nobody can sign in until it is fixed.",
     "unauthorized_client": "This app is not registered in the tenant you signed in to.",
     "invalid_scope": "Microsoft did not grant the permissions this app asks for.",
     "invalid_request": "Microsoft rejected the sign-in request as malformed.",

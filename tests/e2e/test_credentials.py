@@ -72,6 +72,24 @@ def test_a_certificate_signs_in(secretless, tmp_path, form, send_x5c):
         sign_in_call_api_and_sign_out(url, secretless)
 
 
+@pytest.mark.parametrize("send_x5c", [True, False])
+def test_subject_name_issuer_needs_x5c(secretless, tmp_path, send_x5c):
+    # Subject Name/Issuer authentication trusts any certificate of the registered subject from the registered
+    # issuer, which Entra can only see in x5c (msal's docs: public_certificate, "Subject Name/Issuer auth").
+    ca = make_certificate("test issuing CA", ca=True)
+    uploaded = make_certificate("my-web-app", issuer=ca)
+    renewed = make_certificate("my-web-app", issuer=ca)  # renewed by the CA, never uploaded
+    secretless.state.add_certificate(TEST_CLIENT_ID, uploaded.cert_pem, subject_name_issuer=True)
+    credential = no_secret(
+        CLIENT_CERTIFICATE_PATH=credential_file(tmp_path / "app.pem", renewed), CLIENT_CERTIFICATE_SEND_X5C=send_x5c
+    )
+    with serve_app(app_settings(secretless, tmp_path, **credential)) as (_, url):
+        if send_x5c:
+            sign_in_call_api_and_sign_out(url, secretless)
+        else:
+            assert_misconfigured(ScriptedBrowser(url).sign_in(), secretless, "AADSTS700027", "thumbprint")
+
+
 def test_a_rotated_certificate_is_used_for_the_next_token_request(secretless, tmp_path):
     old, new = make_certificate(), make_certificate()
     path = tmp_path / "app.pem"
