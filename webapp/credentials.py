@@ -4,9 +4,10 @@ identity builds a new msal app for every token request and hands it `ClientCrede
 is read here is read at that request: a rotated certificate file (checked at most every RECHECK_SECONDS), a
 federated token file (read each time), a managed identity's token (msal caches it).
 
-A certificate is sent as Entra prefers (PS256 with an `x5t#S256` header). msal sends `x5c` (the certificate
-itself) whenever it is given the certificate, and without it falls back to RS256 with a SHA-1 `x5t`: so
-with CLIENT_CERTIFICATE_SEND_X5C=false the assertion is signed here, as msal would, only without `x5c`.
+A certificate is sent as Entra prefers (PS256 with an `x5t#S256` header). msal 1.39 sends `x5c` (the
+certificate itself) whenever it is given the certificate, and without it falls back to RS256 with a SHA-1 `x5t`
+(only its .pfx-path form signs PS256 without x5c, and it re-reads the file at every request): so with
+CLIENT_CERTIFICATE_SEND_X5C=false the assertion is signed here, with msal's claims, only without `x5c`.
 """
 
 import base64
@@ -255,7 +256,8 @@ class CertificateCredential(ClientCredential):
 class _CertificateAssertion:
     """A client assertion as msal signs one (RFC 7523; PS256, x5t#S256), without the x5c header.
 
-    msal calls it with the token endpoint (the assertion's audience) because it takes a positional argument."""
+    Taking a positional argument, it is called with msal's context: the client id and the token endpoint (the
+    assertion's audience; msal 1.39 oauth2cli `_invoke_assertion_callable`, pinned by tests/e2e/test_credentials)."""
 
     def __init__(self, certificate: LoadedCertificate):
         self._certificate = certificate
