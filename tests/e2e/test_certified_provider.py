@@ -5,6 +5,7 @@ configured with OIDC_AUTHORITY alone, signing in, calling ENDPOINT and signing o
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import msal
 import pytest
 import requests
 
+from tests.support.apps import serve_app_at
+from tests.support.browser import ScriptedBrowser, assert_signed_out, is_signed_in
 from tests.support.html import Page
 from tests.support.oidc_provider import CertifiedProvider, certified_provider
 
@@ -116,14 +119,18 @@ def test_msal_signs_in_with_code_and_pkce_and_refreshes(provider):
     assert userinfo.json() == {"sub": USER, "name": f"Test User {USER}", "preferred_username": f"{USER}@provider.test"}
 
 
+def _discovery(provider: CertifiedProvider) -> dict:
+    return http(provider).get(provider.discovery_url, timeout=10).json()
+
+
 def _userinfo(provider: CertifiedProvider) -> str:
-    return http(provider).get(provider.discovery_url, timeout=10).json()["userinfo_endpoint"]
+    return _discovery(provider)["userinfo_endpoint"]
 
 
 def test_the_provider_requires_pkce(provider):
     # The harness is strict, as configured: an authorization request without a code_challenge is refused
     # (RFC 7636 §4.4.1), so the passing sign-ins above prove msal sent S256 PKCE.
-    discovery = http(provider).get(provider.discovery_url, timeout=10).json()
+    discovery = _discovery(provider)
     query = {
         "client_id": provider.client_id,
         "response_type": "code",
@@ -163,3 +170,82 @@ def test_msal_cannot_use_an_issuer_at_the_hosts_root(tmp_path):
         assert http(at_root).get(at_root.discovery_url, timeout=10).json()["issuer"] == at_root.issuer
         with pytest.raises(ValueError, match="a minimum of one segment in a path"):
             msal_app(at_root)
+
+
+# --- the app, with OIDC_AUTHORITY alone ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_at_provider(tmp_path: Path) -> Iterator[tuple[ScriptedBrowser, CertifiedProvider]]:
+    """The app configured for the provider by OIDC_AUTHORITY (no AUTHORITY), ENDPOINT = the provider's userinfo; a
+    scripted browser trusting the provider's CA. The provider starts once the app's URL (its redirect URI) is known."""
+    started: list[CertifiedProvider] = []
+    with contextlib.ExitStack() as stack:
+
+        def settings_for(url: str) -> dict:
+            provider = stack.enter_context(
+                # Access tokens shorter-lived than msal's 5-minute margin: every API call refreshes first.
+                certified_provider(
+                    tmp_path, [f"{url}/getAToken"], [f"{url}/"], extra_scopes=[API_SCOPE], access_token_ttl=60
+                )
+            )
+            started.append(provider)
+            return {
+                "OIDC_AUTHORITY": provider.issuer,
+                "CLIENT_ID": provider.client_id,
+                "CLIENT_SECRET": provider.client_secret,
+                "REDIRECT_URI": f"{url}/getAToken",
+                "SCOPE": API_SCOPE,
+                "ENDPOINT": _userinfo(provider),
+                "SECRET_KEY": secrets.token_hex(16),
+                "SESSION_TYPE": "filesystem",
+                "SESSION_FILE_DIR": str(tmp_path / "sessions"),
+                "REQUESTS_CA_BUNDLE": provider.ca_bundle,
+                "HTTP_READ_TIMEOUT": 5,
+            }
+
+        _app, url = stack.enter_context(serve_app_at(settings_for))
+        browser = ScriptedBrowser(url)
+        browser.http = http(started[0])
+        yield browser, started[0]
+
+
+def test_the_app_signs_in_calls_userinfo_and_signs_out_at_the_certified_provider(app_at_provider):
+    browser, provider = app_at_provider
+    login = browser.get("/login")
+    assert login.response.status_code == 200, login.text
+    auth_uri = login.link(id="sign-in")
+    assert auth_uri.startswith(f"{provider.issuer}/auth?"), auth_uri
+
+    back = sign_in_at_provider(browser.http, auth_uri)
+    assert back.is_redirect and back.headers["Location"].startswith(f"{browser.app_url}/getAToken?"), back.text
+    index = Page(browser.http.get(back.headers["Location"], timeout=30))
+    assert index.response.status_code == 200, index.text
+    assert index.h1.startswith("Welcome"), index.text
+    assert is_signed_in(browser)
+
+    # ENDPOINT is the provider's userinfo: it accepts the app's access token and answers the user's claims.
+    api = browser.get("/call_api")
+    assert api.response.status_code == 200, api.text
+    assert f"Test User {USER}" in api.text and f"{USER}@provider.test" in api.text
+    assert "grant.success refresh_token" in provider.log()  # the app's msal refreshed at the provider
+    assert browser.get("/call_api").response.status_code == 200
+
+    # RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2): client_id with post_logout_redirect_uri, confirmed at
+    # the provider, which ends its session and sends the browser back to the site.
+    confirm = browser.get("/logout")
+    (form,) = confirm.forms
+    to_provider = browser.http.post(confirm.action_url(form), data=form.fields, allow_redirects=False, timeout=30)
+    end_session = to_provider.headers["Location"]
+    assert end_session.startswith(f"{_discovery(provider)['end_session_endpoint']}?"), end_session
+    assert query_of(end_session) == {"post_logout_redirect_uri": f"{browser.app_url}/", "client_id": provider.client_id}
+    assert_signed_out(browser)
+    question = Page(browser.http.get(end_session, timeout=10))
+    assert question.response.status_code == 200, question.text
+    (logout_form,) = question.forms
+    done = browser.http.post(
+        urljoin(question.url, logout_form.action), data={**logout_form.fields, "logout": "yes"}, allow_redirects=False
+    )
+    assert done.is_redirect and done.headers["Location"] == f"{browser.app_url}/", done.text
+    assert not [cookie.name for cookie in browser.http.cookies if cookie.name.startswith("_session")]
+    assert_signed_out(browser)

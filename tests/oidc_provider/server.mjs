@@ -5,7 +5,7 @@
 // TLS_CERT and TLS_KEY (PEM files), PORT (0 = any free port), EXTRA_SCOPES (space-separated scopes besides OpenID's the
 // client may be granted, e.g. an API's; access tokens stay opaque and the userinfo endpoint accepts them),
 // HOST (the issuer's host name; default 127.0.0.1), ISSUER_PATH (where the provider is mounted, e.g. /oidc; default none:
-// the issuer is the origin itself).
+// the issuer is the origin itself), ACCESS_TOKEN_TTL (seconds; default 3600).
 // Once listening it prints one JSON line on stdout, {"issuer": "https://127.0.0.1:<port>"}; it exits when stdin
 // closes (the test that started it is gone) or on SIGTERM.
 //
@@ -142,9 +142,24 @@ server.listen(Number(env('PORT', '0')), '127.0.0.1', () => {
     }),
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     pkce: { methods: ['S256'], required: () => true },
+    ttl: { AccessToken: Number(env('ACCESS_TOKEN_TTL', '3600')) },
     features: {
       devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: true },
+      // The default pages load a web font from Google: these load nothing from elsewhere.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = `<!doctype html><html><head><meta charset="utf-8"><title>Sign out</title></head><body>
+<h1>Sign out of ${escapeHtml(ctx.host)}?</h1>${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button></body></html>`;
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.type = 'html';
+          ctx.body = '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>Signed out</h1></body></html>';
+        },
+      },
     },
     issueRefreshToken: async (_ctx, c, code) =>
       c.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
@@ -155,6 +170,8 @@ server.listen(Number(env('PORT', '0')), '127.0.0.1', () => {
     },
   });
   provider.on('server_error', (_ctx, error) => console.error('server_error', error));
+  // One stderr line per token grant, so a test can tell a refresh happened.
+  provider.on('grant.success', (ctx) => console.error(`grant.success ${ctx.oidc.params.grant_type}`));
   handle = mounted(interactions(provider));
   process.stdout.write(`${JSON.stringify({ issuer })}\n`);
 });

@@ -82,10 +82,12 @@ def certified_provider(
     post_logout_redirect_uris: Sequence[str] = (),
     extra_scopes: Sequence[str] = (),
     issuer_path: str = "/oidc",
+    access_token_ttl: int = 3600,
 ) -> Iterator[CertifiedProvider]:
     """Start the provider with one client (a new GUID and secret); yield it once it listens; stop it.
     extra_scopes: scopes besides OpenID's that the client may be granted (an API's, e.g. the app's SCOPE).
-    issuer_path: where the issuer is mounted; msal's oidc_authority needs at least one path segment."""
+    issuer_path: where the issuer is mounted; msal's oidc_authority needs at least one path segment.
+    The log (CertifiedProvider.log) has a line `grant.success <grant_type>` for each token issued."""
     node = require("node", HOW_TO_INSTALL)
     folder = installed_packages()
     shutil.copyfile(SOURCE / "server.mjs", folder / "server.mjs")  # resolved next to its node_modules
@@ -103,6 +105,7 @@ def certified_provider(
         "TLS_KEY": key,
         "PORT": "0",
         "ISSUER_PATH": issuer_path,
+        "ACCESS_TOKEN_TTL": str(access_token_ttl),
     }
     log_path = tmp_dir / f"oidc-provider-{client_id}.log"
     try:
@@ -131,8 +134,10 @@ def certified_provider(
 
 def _issuer_line(process: subprocess.Popen, log_path: Path) -> str:
     """The issuer from the server's first stdout line, printed once it listens (RuntimeError if it never does)."""
+    stdout = process.stdout
+    assert stdout is not None
     line: list[bytes] = []
-    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
     reader.start()
     reader.join(START_TIMEOUT)
     if not line or not line[0]:
