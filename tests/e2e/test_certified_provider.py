@@ -5,7 +5,6 @@ configured with OIDC_AUTHORITY alone, signing in, calling ENDPOINT and signing o
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -16,10 +15,9 @@ import msal
 import pytest
 import requests
 
-from tests.support.apps import serve_app_at
 from tests.support.browser import ScriptedBrowser, assert_signed_out, is_signed_in
 from tests.support.html import Page
-from tests.support.oidc_provider import CertifiedProvider, certified_provider
+from tests.support.oidc_provider import CertifiedProvider, app_at_certified_provider, certified_provider
 
 REDIRECT_URI = "http://localhost:5000/getAToken"
 API_SCOPE = "api.read"  # the app's SCOPE: a scope the provider knows besides OpenID's
@@ -30,13 +28,6 @@ USER = "ada"
 def provider(tmp_path: Path) -> Iterator[CertifiedProvider]:
     with certified_provider(tmp_path, [REDIRECT_URI], extra_scopes=[API_SCOPE]) as started:
         yield started
-
-
-def http(provider: CertifiedProvider) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # else the environment's REQUESTS_CA_BUNDLE overrides verify (and proxies apply)
-    session.verify = provider.ca_bundle
-    return session
 
 
 def sign_in_at_provider(browser: requests.Session, auth_uri: str, user: str = USER, password: str | None = None):
@@ -71,7 +62,7 @@ def msal_app(provider: CertifiedProvider) -> msal.ConfidentialClientApplication:
         provider.client_id,
         client_credential=provider.client_secret,
         oidc_authority=provider.issuer,
-        http_client=http(provider),
+        http_client=provider.http(),
     )
 
 
@@ -81,7 +72,7 @@ def msal_app(provider: CertifiedProvider) -> msal.ConfidentialClientApplication:
 def test_msal_signs_in_with_code_and_pkce_and_refreshes(provider):
     app = msal_app(provider)
     flow = app.initiate_auth_code_flow([API_SCOPE], redirect_uri=REDIRECT_URI)
-    answer = sign_in_at_provider(http(provider), flow["auth_uri"])
+    answer = sign_in_at_provider(provider.http(), flow["auth_uri"])
     assert answer.status_code in (302, 303), answer.text
     location = answer.headers["Location"]
     assert location.startswith(REDIRECT_URI + "?"), location
@@ -110,7 +101,7 @@ def test_msal_signs_in_with_code_and_pkce_and_refreshes(provider):
     assert refreshed["id_token_claims"]["sub"] == USER
 
     # The access token is the provider's own: its userinfo endpoint answers it (OIDC Core §5.3).
-    userinfo = http(provider).get(
+    userinfo = provider.http().get(
         _userinfo(provider),
         headers={"Authorization": f"Bearer {refreshed['access_token']}"},
         timeout=10,
@@ -119,18 +110,14 @@ def test_msal_signs_in_with_code_and_pkce_and_refreshes(provider):
     assert userinfo.json() == {"sub": USER, "name": f"Test User {USER}", "preferred_username": f"{USER}@provider.test"}
 
 
-def _discovery(provider: CertifiedProvider) -> dict:
-    return http(provider).get(provider.discovery_url, timeout=10).json()
-
-
 def _userinfo(provider: CertifiedProvider) -> str:
-    return _discovery(provider)["userinfo_endpoint"]
+    return provider.discovery()["userinfo_endpoint"]
 
 
 def test_the_provider_requires_pkce(provider):
     # The harness is strict, as configured: an authorization request without a code_challenge is refused
     # (RFC 7636 §4.4.1), so the passing sign-ins above prove msal sent S256 PKCE.
-    discovery = _discovery(provider)
+    discovery = provider.discovery()
     query = {
         "client_id": provider.client_id,
         "response_type": "code",
@@ -138,25 +125,25 @@ def test_the_provider_requires_pkce(provider):
         "scope": "openid",
         "state": secrets.token_urlsafe(8),
     }
-    refused = http(provider).get(f"{discovery['authorization_endpoint']}?{urlencode(query)}", allow_redirects=False)
+    refused = provider.http().get(f"{discovery['authorization_endpoint']}?{urlencode(query)}", allow_redirects=False)
     assert refused.is_redirect
     assert query_of(refused.headers["Location"])["error"] == "invalid_request"
 
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     plain = {**query, "code_challenge": verifier, "code_challenge_method": "plain"}
-    refused = http(provider).get(f"{discovery['authorization_endpoint']}?{urlencode(plain)}", allow_redirects=False)
+    refused = provider.http().get(f"{discovery['authorization_endpoint']}?{urlencode(plain)}", allow_redirects=False)
     assert query_of(refused.headers["Location"])["error"] == "invalid_request"
 
     s256 = {**query, "code_challenge": challenge, "code_challenge_method": "S256"}
-    accepted = http(provider).get(f"{discovery['authorization_endpoint']}?{urlencode(s256)}", allow_redirects=False)
+    accepted = provider.http().get(f"{discovery['authorization_endpoint']}?{urlencode(s256)}", allow_redirects=False)
     assert accepted.is_redirect and "/interaction/" in accepted.headers["Location"]
 
 
 def test_a_wrong_password_is_refused_at_the_sign_in_form(provider):
     app = msal_app(provider)
     flow = app.initiate_auth_code_flow([API_SCOPE], redirect_uri=REDIRECT_URI)
-    answer = sign_in_at_provider(http(provider), flow["auth_uri"], password="not-" + USER)
+    answer = sign_in_at_provider(provider.http(), flow["auth_uri"], password="not-" + USER)
     assert answer.status_code == 401
     assert "Wrong user name or password" in answer.text
 
@@ -167,7 +154,7 @@ def test_msal_cannot_use_an_issuer_at_the_hosts_root(tmp_path):
     # If msal lifts it, this fails: then the provider fixture's /oidc mount and the README's note can go.
     with certified_provider(tmp_path, [REDIRECT_URI], issuer_path="") as at_root:
         assert urlsplit(at_root.issuer).path == ""
-        assert http(at_root).get(at_root.discovery_url, timeout=10).json()["issuer"] == at_root.issuer
+        assert at_root.http().get(at_root.discovery_url, timeout=10).json()["issuer"] == at_root.issuer
         with pytest.raises(ValueError, match="a minimum of one segment in a path"):
             msal_app(at_root)
 
@@ -177,37 +164,11 @@ def test_msal_cannot_use_an_issuer_at_the_hosts_root(tmp_path):
 
 @pytest.fixture
 def app_at_provider(tmp_path: Path) -> Iterator[tuple[ScriptedBrowser, CertifiedProvider]]:
-    """The app configured for the provider by OIDC_AUTHORITY (no AUTHORITY), ENDPOINT = the provider's userinfo; a
-    scripted browser trusting the provider's CA. The provider starts once the app's URL (its redirect URI) is known."""
-    started: list[CertifiedProvider] = []
-    with contextlib.ExitStack() as stack:
-
-        def settings_for(url: str) -> dict:
-            provider = stack.enter_context(
-                # Access tokens shorter-lived than msal's 5-minute margin: every API call refreshes first.
-                certified_provider(
-                    tmp_path, [f"{url}/getAToken"], [f"{url}/"], extra_scopes=[API_SCOPE], access_token_ttl=60
-                )
-            )
-            started.append(provider)
-            return {
-                "OIDC_AUTHORITY": provider.issuer,
-                "CLIENT_ID": provider.client_id,
-                "CLIENT_SECRET": provider.client_secret,
-                "REDIRECT_URI": f"{url}/getAToken",
-                "SCOPE": API_SCOPE,
-                "ENDPOINT": _userinfo(provider),
-                "SECRET_KEY": secrets.token_hex(16),
-                "SESSION_TYPE": "filesystem",
-                "SESSION_FILE_DIR": str(tmp_path / "sessions"),
-                "REQUESTS_CA_BUNDLE": provider.ca_bundle,
-                "HTTP_READ_TIMEOUT": 5,
-            }
-
-        _app, url = stack.enter_context(serve_app_at(settings_for))
+    """The app at the provider (OIDC_AUTHORITY alone; ENDPOINT = its userinfo) and a browser trusting its CA."""
+    with app_at_certified_provider(tmp_path, API_SCOPE) as (url, provider):
         browser = ScriptedBrowser(url)
-        browser.http = http(started[0])
-        yield browser, started[0]
+        browser.http = provider.http()
+        yield browser, provider
 
 
 def test_the_app_signs_in_calls_userinfo_and_signs_out_at_the_certified_provider(app_at_provider):
@@ -237,7 +198,7 @@ def test_the_app_signs_in_calls_userinfo_and_signs_out_at_the_certified_provider
     (form,) = confirm.forms
     to_provider = browser.http.post(confirm.action_url(form), data=form.fields, allow_redirects=False, timeout=30)
     end_session = to_provider.headers["Location"]
-    assert end_session.startswith(f"{_discovery(provider)['end_session_endpoint']}?"), end_session
+    assert end_session.startswith(f"{provider.discovery()['end_session_endpoint']}?"), end_session
     assert query_of(end_session) == {"post_logout_redirect_uri": f"{browser.app_url}/", "client_id": provider.client_id}
     assert_signed_out(browser)
     question = Page(browser.http.get(end_session, timeout=10))

@@ -25,7 +25,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+
 from mock_authority.tls import TlsMaterial
+from tests.support.served import serve_app_at
 from tests.support.servers import ROOT, _dies_with_us, _stop, require
 
 SOURCE = ROOT / "tests" / "oidc_provider"
@@ -48,6 +51,16 @@ class CertifiedProvider:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def http(self) -> requests.Session:
+        """A session that trusts the provider's CA (and ignores the environment's REQUESTS_CA_BUNDLE and proxies)."""
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self.ca_bundle
+        return session
+
+    def discovery(self) -> dict:
+        return self.http().get(self.discovery_url, timeout=10).json()
 
 
 def installed_packages() -> Path:
@@ -144,3 +157,37 @@ def _issuer_line(process: subprocess.Popen, log_path: Path) -> str:
         _stop(process)
         raise RuntimeError(f"oidc-provider did not start:\n{log_path.read_text(errors='replace')}")
     return json.loads(line[0])["issuer"]
+
+
+@contextlib.contextmanager
+def app_at_certified_provider(tmp_dir: Path, scope: str) -> Iterator[tuple[str, CertifiedProvider]]:
+    """The app configured for a new provider by OIDC_AUTHORITY alone (no AUTHORITY), SCOPE = scope, ENDPOINT = the
+    provider's userinfo; yield (the app's URL, the provider). The provider starts once the app's URL is known (its
+    redirect URI and post-logout URI are registered), and stops after the app. Its access tokens live 60 s, less
+    than msal's 5-minute margin, so every call of ENDPOINT refreshes first."""
+    started: list[CertifiedProvider] = []
+    with contextlib.ExitStack() as stack:
+
+        def settings_for(url: str) -> dict:
+            provider = stack.enter_context(
+                certified_provider(
+                    tmp_dir, [f"{url}/getAToken"], [f"{url}/"], extra_scopes=[scope], access_token_ttl=60
+                )
+            )
+            started.append(provider)
+            return {
+                "OIDC_AUTHORITY": provider.issuer,
+                "CLIENT_ID": provider.client_id,
+                "CLIENT_SECRET": provider.client_secret,
+                "REDIRECT_URI": f"{url}/getAToken",
+                "SCOPE": scope,
+                "ENDPOINT": provider.discovery()["userinfo_endpoint"],
+                "SECRET_KEY": secrets.token_hex(16),
+                "SESSION_TYPE": "filesystem",
+                "SESSION_FILE_DIR": str(tmp_dir / "sessions"),
+                "REQUESTS_CA_BUNDLE": provider.ca_bundle,
+                "HTTP_READ_TIMEOUT": 5,
+            }
+
+        _app, url = stack.enter_context(serve_app_at(settings_for))
+        yield url, started[0]
