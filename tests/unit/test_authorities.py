@@ -248,6 +248,28 @@ def test_front_channel_logout_from_a_generic_provider_must_name_its_issuer(tmp_p
     assert app.test_client().get(f"/logout/frontchannel?{query}").status_code == status
 
 
+@pytest.mark.parametrize(
+    ("claims", "given", "other"),
+    [({"oid": TENANT, "sub": "pairwise"}, TENANT.upper(), "pairwise"), ({"sub": "AbC-1"}, "AbC-1", "abc-1")],
+    ids=["entra-oid-any-case", "generic-sub-exact-case"],
+)
+def test_flask_sessions_revoke_finds_a_user_by_oid_or_else_by_exact_sub(tmp_path, claims, given, other):
+    """An Entra user is found by oid (a GUID, any case); a generic provider's, who has none, by sub
+    (case-sensitive, OIDC Core §2): never another user's sessions."""
+    from app import create_app
+    from webapp.sessions import ServerSession
+
+    app = create_app(
+        {**GOOD_SETTINGS, "SESSION_FILE_DIR": str(tmp_path), "SECRET_KEY": "k" * 32}
+        | ({} if "oid" in claims else {**NO_AUTHORITY, "OIDC_AUTHORITY": "https://op.example/oidc"})
+    )
+    sessions = app.extensions["entra_signin"].sign_in.sessions
+    sessions.begin(ServerSession(sessions, None), {}, claims)
+    runner = app.test_cli_runner()
+    assert "Ended 0 session(s)" in runner.invoke(args=["sessions", "revoke", "--user", other]).output
+    assert "Ended 1 session(s)" in runner.invoke(args=["sessions", "revoke", "--user", given]).output
+
+
 # ID tokens of each issuer form, through the real validator and a real JWKS
 
 
