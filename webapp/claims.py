@@ -23,6 +23,10 @@ MEANINGS = {
     "sid": "The user's session id at the authority.",
     "uti": "Token id, unique per token.",
     "login_hint": "Opaque hint the app may pass back when signing out.",
+    "roles": "The app roles assigned to the user, or to a group they are in, for this app.",
+    "groups": "Object ids of the user's groups (when the registration emits group claims).",
+    "_claim_names": "Group overage: more than 200 groups, so the token names where to find them instead.",
+    "_claim_sources": "Where the overage's groups are; this site asks Microsoft Graph of its cloud.",
 }
 TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
 

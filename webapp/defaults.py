@@ -32,6 +32,10 @@ DEFAULTS: dict[str, str] = {
     "ENDPOINT": "",
     # Tenant ids (GUIDs, comma or space separated) allowed to sign in through a multi-tenant AUTHORITY.
     "ALLOWED_TENANTS": "",
+    # App role values (comma or space separated): a user must hold one of them to sign in. Empty: no role needed.
+    "REQUIRED_ROLES": "",
+    # Group object ids (comma or space separated): a user must be a member of one of them to sign in. Empty: any.
+    "ALLOWED_GROUPS": "",
     "SECRET_KEY": "",
     # "filesystem" (one machine) or "redis" (several servers).
     "SESSION_TYPE": "filesystem",

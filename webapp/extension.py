@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import auth_views, session_cli
 from .authorities import Authority, FlowName, resolve
 from .authority_cache import AuthorityHttpCache
+from .authorization import GROUPS_KEY, Admission, GroupResolver, Memberships, Requirement, graph_base, register_pages
 from .credentials import ClientCredential, client_credential, credential_problems
 from .discovery import AuthorityMetadata
 from .errors import NeedsSignIn, register_error_pages
@@ -126,8 +127,13 @@ class EntraSignIn:
             flows[name] = FlowAuth(auth, metadata)
         self.metadata = flows["signin"].metadata
         pending = PendingSignIns(keys.pending, settings.cookie_secure)
-        self.sign_in = SignIn(flows, authority, sessions, pending, settings.scopes, settings.redirect_uri)
         self.graph = GraphClient(http)
+        # Entra and External ID report more than 200 groups as an overage, which Graph resolves.
+        resolver = GroupResolver(self.graph, graph_base(settings)) if authority.microsoft_tenant_claims else None
+        admission = Admission(Requirement(settings.required_roles, settings.allowed_groups), resolver)
+        self.sign_in = SignIn(flows, authority, sessions, pending, settings.scopes, settings.redirect_uri, admission)
+        register_pages(app, settings.client_id)
+        app.jinja_env.globals["current_memberships"] = self.memberships
         app.register_blueprint(auth_views.blueprint(self))
         app.cli.add_command(session_cli.command(sessions, store))
 
@@ -153,6 +159,11 @@ class EntraSignIn:
         if "entra_user" not in g:
             g.entra_user = self.sign_in.user()
         return cast("dict[str, Any] | None", g.entra_user)
+
+    def memberships(self) -> Memberships | None:
+        """The signed-in user's app roles and groups (an overage's as Graph resolved them at sign-in), or None."""
+        user = self.user()
+        return Memberships.of(user, current_session().get(GROUPS_KEY)) if user else None
 
     def access_token(self, scopes: list[str] | None = None) -> str:
         return self.sign_in.access_token(scopes)
@@ -211,3 +222,30 @@ def login_required(view: View | None = None, *, scopes: list[str] | None = None)
         return cast(View, wrapper)
 
     return decorate(view) if view is not None else decorate
+
+
+def requires_role(*values: str) -> Callable[[View], View]:
+    """Views for users holding one of these app roles (their value, as in the registration's App roles): others
+    get a 403 page naming them; signed-out users go through sign-in first."""
+    return _requiring(Requirement.for_roles(values))
+
+
+def requires_group(*ids: str) -> Callable[[View], View]:
+    """Views for members (direct or nested) of one of these groups (object ids): others get a 403 page naming
+    them; signed-out users go through sign-in first."""
+    return _requiring(Requirement.for_groups(ids))
+
+
+def _requiring(requirement: Requirement) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            held = extension().memberships()
+            if held is None:
+                return redirect(url_for("entra.login", next=request.full_path.rstrip("?")))
+            requirement.check(held, at_sign_in=False)
+            return view(*args, **kwargs)
+
+        return cast(View, wrapper)
+
+    return decorate

@@ -76,6 +76,8 @@ class Settings:
     scopes: tuple[str, ...]
     endpoint: str
     allowed_tenants: tuple[str, ...]
+    required_roles: tuple[str, ...]
+    allowed_groups: tuple[str, ...]
     secret_key: str
     session_type: Literal["filesystem", "redis"]
     session_file_dir: str
@@ -306,6 +308,19 @@ def tenant_list(value: Any) -> tuple[str, ...]:
     return tuple(item.lower() for item in items)
 
 
+def role_list(value: Any) -> tuple[str, ...]:
+    """App role values (the manifest's appRoles[].value, which has no spaces), comma or space separated."""
+    return tuple(dict.fromkeys(item for item in re.split(r"[\s,]+", text(value)) if item))
+
+
+def group_list(value: Any) -> tuple[str, ...]:
+    items = tuple(item for item in re.split(r"[\s,]+", text(value)) if item)
+    bad = [item for item in items if not GUID.match(item)]
+    if bad:
+        raise Invalid("must list groups' object ids (GUIDs, from the group's Overview page), not " + ", ".join(bad[:3]))
+    return tuple(dict.fromkeys(item.lower() for item in items))
+
+
 def session_type(value: Any) -> Literal["filesystem", "redis"]:
     value = text(value)
     if value == "filesystem":
@@ -374,6 +389,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "SCOPE": scopes,
     "ENDPOINT": optional_https_url,
     "ALLOWED_TENANTS": tenant_list,
+    "REQUIRED_ROLES": role_list,
+    "ALLOWED_GROUPS": group_list,
     "SECRET_KEY": text,
     "SESSION_TYPE": session_type,
     "SESSION_FILE_DIR": text,
@@ -454,6 +471,13 @@ def parse(config: Mapping[str, Any], defaults: Mapping[str, str] = DEFAULTS) -> 
     if values.get("allowed_tenants") and (values.get("oidc_authority") or values.get("b2c_tenant_name")):
         problems.append(
             Problem("ALLOWED_TENANTS", "applies to AUTHORITY only: B2C and other OpenID providers have no tenants.")
+        )
+    if (values.get("required_roles") or values.get("allowed_groups")) and values.get("b2c_tenant_name"):
+        problems.append(
+            Problem(
+                "REQUIRED_ROLES" if values.get("required_roles") else "ALLOWED_GROUPS",
+                "cannot apply to B2C: its tokens carry no app roles or groups.",
+            )
         )
     if values.get("endpoint") == "":
         values["endpoint"] = default_endpoint(values.get("authority", ""))

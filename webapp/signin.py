@@ -19,6 +19,7 @@ from flask import Request, session
 from werkzeug.wrappers import Response
 
 from .authorities import Authority, FlowName
+from .authorization import Admission
 from .discovery import AuthorityMetadata
 from .errors import IdTokenRejected, NeedsSignIn, SignInFailure
 from .identity_seam import Auth
@@ -69,8 +70,10 @@ class SignIn:
         pending: PendingSignIns,
         scopes: tuple[str, ...],
         redirect_uri: str,
+        admission: Admission | None = None,
     ):
         self._flows = flows
+        self.admission = admission or Admission()
         self._session_auths = {name: flow.auth.working_in(session) for name, flow in flows.items()}  # the proxy
         self.authority = authority
         self.sessions = sessions
@@ -149,6 +152,8 @@ class SignIn:
             raise SignInFailure.from_result(400, result)
         if "next_link" not in result or not user:  # identity's silent no-op; the checks above make it unreachable
             raise SignInFailure(400, "state_mismatch", "The sign-in could not be matched to this browser.")
+        # REQUIRED_ROLES, ALLOWED_GROUPS (a group overage resolved through Graph): refused, no session is begun.
+        flow.update(self.admission.admit(user, lambda: auth.get_token_for_user(self.scopes)))
         self.sessions.begin(current_session(), flow, user)
         return str(result.get("next_link") or "/")
 
