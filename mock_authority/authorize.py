@@ -7,6 +7,7 @@ from flask import Blueprint, g, make_response, redirect, render_template, reques
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import b2c, tokens
+from .conditional_access import check_authorize_claims, check_silent, interactive_step, note_sign_in
 from .errors import EntraError, with_query
 from .models import AuthCode, Client, PendingAuthorization
 from .runtime import check_tenant, current_state
@@ -72,6 +73,7 @@ def _issue_code_redirect(pending: PendingAuthorization, user_oid: str) -> BaseRe
     """Sign the account into the mock's browser session for this app, and send the app a code."""
     state = current_state()
     cookie, account = state.sessions.sign_in(request.cookies.get(SSO_COOKIE), user_oid, pending.client_id)
+    note_sign_in(account.sid, user_oid)
     code = state.grants.add_code(
         AuthCode(
             client_id=pending.client_id,
@@ -144,6 +146,7 @@ def _validated_request(tenant: str, policy: str | None) -> tuple[PendingAuthoriz
     scopes = tokens.split_scopes(args.get("scope"))
     if "openid" not in scopes:
         raise invalid(900144, "The request body must contain the following parameter: 'scope' including 'openid'.")
+    check_authorize_claims((redirect_uri, state_param))
     challenge, method = args.get("code_challenge"), args.get("code_challenge_method")
     if not challenge or method != "S256":
         raise invalid(
@@ -192,6 +195,7 @@ def _silent_account(pending: PendingAuthorization) -> DemoUser:
             "Multiple user identities are available for the current request: send a login_hint.",
             redirect=target,
         )
+    check_silent(users[0].oid, request.cookies.get(SSO_COOKIE), target)
     return users[0]
 
 
@@ -270,6 +274,9 @@ def authorize_pick(tenant: str, policy: str | None = None) -> BaseResponse:
     user = state.find_user(request.form.get("account", ""))
     if user is None or user not in _users_for(pending):
         raise _page_error(50034, "The user account does not exist in the directory.")
+    step = interactive_step(pending, user.oid, request.cookies.get(SSO_COOKIE))  # Conditional Access
+    if step is not None:
+        return step
     new_name = (request.form.get("display_name") or "").strip()
     if flow is not None and flow.kind == "profileediting" and new_name:
         user = state.update_user(user.oid, name=new_name)

@@ -215,3 +215,123 @@ def mint_workload_token():
     except (TypeError, ValueError) as exc:
         return _bad_request(str(exc))
     return jsonify({"token": token, "issuer": current_state().workload_issuer()}), 201
+
+
+# -- Conditional Access and CAE (conditional_access.py) ------------------------------------------------------
+
+
+@bp.post("/users/<oid>/revoke-sessions")
+def revoke_user_sessions(oid: str) -> tuple[Response, int]:
+    """Revoke the user's sessions and refresh tokens (as revokeSignInSessions); answers with the revocation time."""
+    try:
+        revoked_at = current_state().revoke_user_sessions(oid)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return jsonify({"oid": oid, "revoked_at": revoked_at}), 200
+
+
+@bp.post("/users/<oid>/require-mfa")
+def require_mfa(oid: str) -> tuple[Response, int]:
+    """{"code"?: 50076 | 50079, "required"?: true}: a policy requires MFA of the user (false: lifts it)."""
+    body = _body()
+    try:
+        if body.get("required", True) is False:
+            current_state().lift_mfa(oid)
+            return jsonify({"oid": oid, "required": False}), 200
+        policy_id = current_state().require_mfa(oid, int(body.get("code", 50076)))
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({"oid": oid, "required": True, "policy_id": policy_id}), 200
+
+
+@bp.post("/users/<oid>/block")
+def block_user(oid: str) -> tuple[Response, int]:
+    """{"blocked": true | false}: a Conditional Access policy blocks the user (AADSTS53003), or stops doing so."""
+    blocked = _body().get("blocked", True)
+    if not isinstance(blocked, bool):
+        return _bad_request('"blocked" must be true or false')
+    try:
+        current_state().block_user(oid, blocked)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return jsonify({"oid": oid, "blocked": blocked}), 200
+
+
+# -- groups, app roles, managers (memberships.py) ------------------------------------------------------------
+
+
+@bp.get("/groups")
+def list_groups():
+    """Every group: id, display_name, security_enabled, description."""
+    return jsonify([dataclasses.asdict(g) for g in current_state().memberships.groups])
+
+
+@bp.post("/groups")
+def add_group() -> tuple[Response, int]:
+    """Create a group: {"name", "security_enabled"?, "description"?}."""
+    try:
+        group = current_state().add_group(**_body())
+    except (TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify(dataclasses.asdict(group)), 201
+
+
+@bp.post("/groups/<group_id>/members")
+def add_member(group_id: str) -> tuple[Response, int]:
+    """Add a user (oid or UPN) or a group (id) to a group: {"member_id"}."""
+    try:
+        current_state().add_member(group_id, str(_body()["member_id"]))
+    except (KeyError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({"group_id": group_id, "member_id": _body()["member_id"]}), 201
+
+
+@bp.post("/clients/<client_id>/roles")
+def assign_role(client_id: str) -> tuple[Response, int]:
+    """Assign an app role to a user (oid or UPN) or a group (id): {"principal_id", "value"}."""
+    body = _body()
+    try:
+        current_state().assign_role(client_id, str(body["principal_id"]), str(body["value"]))
+    except (KeyError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({"client_id": client_id, "principal_id": body["principal_id"], "value": body["value"]}), 201
+
+
+@bp.post("/clients/<client_id>/group-claims")
+def set_group_membership_claims(client_id: str) -> tuple[Response, int]:
+    """{"value": null | "SecurityGroup" | "All"}: the app's groupMembershipClaims until the next reset."""
+    try:
+        client = current_state().set_group_membership_claims(client_id, _body().get("value"))
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return jsonify(client.public()), 200
+
+
+@bp.post("/users/<oid>/manager")
+def set_manager(oid: str) -> tuple[Response, int]:
+    """{"manager": oid or UPN, or null to remove it}."""
+    try:
+        current_state().set_manager(oid, _body().get("manager"))
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return jsonify({"oid": oid, "manager": _body().get("manager")}), 200
+
+
+@bp.get("/users/<oid>/memberships")
+def user_memberships(oid: str) -> tuple[Response, int]:
+    """A user's direct and transitive group ids and, for ?client_id= (default: the configured app), app roles."""
+    state = current_state()
+    user = state.find_user(oid)
+    if user is None:
+        return _bad_request(f"no user with oid or UPN {oid}")
+    client_id = request.args.get("client_id", state.config.client_id)
+    return jsonify(
+        {
+            "oid": user.oid,
+            "member_of": [g.id for g in state.memberships.member_of(user.oid)],
+            "transitive_member_of": [g.id for g in state.memberships.transitive_member_of(user.oid)],
+            "roles": state.memberships.roles(client_id, user.oid),
+            "manager": state.memberships.manager_of(user.oid),
+        }
+    ), 200
+

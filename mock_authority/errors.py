@@ -65,12 +65,18 @@ class GraphError(Exception):
     """A Microsoft Graph error; code and message default to Graph's for the status."""
 
     def __init__(
-        self, status: int, code: str | None = None, message: str | None = None, retry_after: int | None = None
+        self,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        retry_after: int | None = None,
+        www_authenticate: str | None = None,
     ) -> None:
         default_code, default_message = GRAPH_ERRORS.get(status, ("generalException", "Error."))
         super().__init__(f"{status} {code or default_code}")
         self.status, self.code, self.message = status, code or default_code, message or default_message
         self.retry_after = retry_after
+        self.www_authenticate = www_authenticate  # a 401's challenge, when not Graph's plain one
 
 
 def _utc(ts: float) -> datetime.datetime:
@@ -134,6 +140,7 @@ def render_entra_error(exc: EntraError) -> BaseResponse:
         params = {
             "error": exc.error,
             "error_description": fields["error_description"],
+            "error_uri": fields["error_uri"],
             "error_subcode": exc.subcode,
             "state": state,
         }
@@ -161,7 +168,7 @@ def render_graph_error(exc: GraphError) -> Response:
     response = Response(json.dumps(body), status=exc.status, content_type="application/json")
     response.headers.update({"request-id": request_id, "client-request-id": client_request_id})
     if exc.status == 401:
-        response.headers["WWW-Authenticate"] = GRAPH_WWW_AUTHENTICATE
+        response.headers["WWW-Authenticate"] = exc.www_authenticate or GRAPH_WWW_AUTHENTICATE
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(int(exc.retry_after))
     return response

@@ -20,6 +20,7 @@ class SignInGrants:
         self._pending: dict[str, PendingAuthorization] = {}
         self._codes: dict[str, AuthCode] = {}
         self._refresh: dict[str, RefreshGrant] = {}
+        self._refresh_issued: dict[str, float] = {}  # when each refresh token was issued (revocation compares it)
 
     def add_pending(self, pending: PendingAuthorization) -> str:
         """Store a validated authorize request; returns its ctx."""
@@ -58,9 +59,15 @@ class SignInGrants:
         value = "1.A" + secrets.token_urlsafe(160)
         with self._lock:
             self._refresh[value] = grant
+            self._refresh_issued[value] = self._clock()
         return value
 
     def get_refresh_grant(self, value: str) -> RefreshGrant | None:
         """The grant behind a refresh token (Entra does not revoke old RTs on use)."""
         with self._lock:
             return self._refresh.get(value)
+
+    def refresh_issued_at(self, value: str) -> float:
+        """When a refresh token was issued (the mock's clock)."""
+        with self._lock:
+            return self._refresh_issued[value]

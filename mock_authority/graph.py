@@ -12,6 +12,7 @@ import jwt
 from flask import Blueprint, Response, request
 
 from . import tokens
+from .conditional_access import check_graph_token
 from .errors import GraphError
 from .keys import b64url
 from .runtime import current_state, current_urls
@@ -113,6 +114,7 @@ def _authorize(allowed: frozenset[str]) -> tokens.Claims:
         raise GraphError(401, message="Lifetime validation failed, the token is expired.")
     if isinstance(claims.get("nbf"), int) and claims["nbf"] > now + 300:
         raise GraphError(401, message="Lifetime validation failed, the token is not yet valid.")
+    check_graph_token(claims)  # CAE
     if not set(str(claims.get("scp", "")).split()) & allowed:
         raise GraphError(403)
     return claims

@@ -17,6 +17,7 @@ class Client:
     redirect_uris: tuple[str, ...]
     frontchannel_logout_uri: str | None = None
     sign_in_audience: str = MULTIPLE_ORGS
+    group_membership_claims: str | None = None  # the manifest's groupMembershipClaims (None: no groups claim)
 
     def secret_matches(self, candidate: str) -> bool:
         """Constant-time secret comparison."""
@@ -29,6 +30,7 @@ class Client:
             "redirect_uris": list(self.redirect_uris),
             "frontchannel_logout_uri": self.frontchannel_logout_uri,
             "sign_in_audience": self.sign_in_audience,
+            "group_membership_claims": self.group_membership_claims,
         }
 
 

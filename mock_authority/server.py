@@ -26,6 +26,7 @@ from . import (
     errors,
     fault_hook,
     graph,
+    graph_directory,
     logout,
     managed_identity,
     pages,
@@ -49,7 +50,7 @@ LISTENER_THREADS = 48
 IDLE_TIMEOUT = 30  # seconds an idle keep-alive connection stays open (and a started request may take to arrive)
 log = logging.getLogger(__name__)
 UNLOGGED_BLUEPRINTS = ("control",)
-BLUEPRINTS = (discovery.bp, authorize.bp, token.bp, logout.bp, graph.bp, pages.bp, control.bp)
+BLUEPRINTS = (discovery.bp, authorize.bp, token.bp, logout.bp, graph.bp, graph_directory.bp, pages.bp, control.bp)
 # Credentials other than a secret: the App Service managed-identity endpoint and the workload-identity issuer.
 CREDENTIAL_BLUEPRINTS = (managed_identity.bp, workload_issuer.bp)
 

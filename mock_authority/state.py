@@ -26,7 +26,9 @@ from .credentials import (
 from .faults import FAULT_KINDS, DripProgress, Fault, make_fault
 from .grants import SignInGrants
 from .keys import SigningKey
+from .memberships import GROUP_MEMBERSHIP_CLAIMS, Group, seed_demo
 from .models import Client, RequestRecord
+from .policies import SignInPolicies
 from .sso import BrowserSessions, EndSession, FrontChannelCall
 from .tenants import MULTIPLE_ORGS, SIGN_IN_AUDIENCES
 from .users import DemoUser, make_user
@@ -56,6 +58,7 @@ class MockState:
             tuple(self.config.redirect_uris),
             self.config.frontchannel_logout_uri,
             self.config.sign_in_audience,
+            group_membership_claims="SecurityGroup",  # the demo shows group claims
         )
         # Credentials other than the secret (credentials.py): what the configuration registers survives resets.
         self.identity_header = new_identity_header()
@@ -90,6 +93,8 @@ class MockState:
             self.sessions = BrowserSessions()
             self._users: list[DemoUser] = list(self.config.users or ())
             self.grants = SignInGrants(self.now)  # pending authorize requests, codes, refresh tokens
+            self.policies = SignInPolicies()  # Conditional Access and revocations (conditional_access.py)
+            self.memberships = seed_demo(self.config.tenant_id, self._users, self.config.client_id)
             self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
             self._requests: list[RequestRecord] = []
             self._connections: collections.Counter[str] = collections.Counter()
@@ -250,21 +255,26 @@ class MockState:
         redirect_uris: str | Iterable[str] = (),
         frontchannel_logout_uri: str | None = None,
         sign_in_audience: str = MULTIPLE_ORGS,
+        group_membership_claims: str | None = None,
     ) -> Client:
         """Register another app (until the next reset); ids and secret are generated when not given.
 
         sign_in_audience: AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount or
-        PersonalMicrosoftAccount (tenants.py)."""
+        PersonalMicrosoftAccount (tenants.py). group_membership_claims: SecurityGroup or All (groups in ID
+        tokens)."""
         if isinstance(redirect_uris, str):
             redirect_uris = (redirect_uris,)
         if sign_in_audience not in SIGN_IN_AUDIENCES:
             raise ValueError(f"unknown sign_in_audience {sign_in_audience!r}")
+        if group_membership_claims not in (None, *GROUP_MEMBERSHIP_CLAIMS):
+            raise ValueError(f"unknown group_membership_claims {group_membership_claims!r}")
         client = Client(
             client_id or str(uuid.uuid4()),
             client_secret or secrets.token_urlsafe(32),
             tuple(str(u) for u in redirect_uris),
             frontchannel_logout_uri or None,
             sign_in_audience,
+            group_membership_claims=group_membership_claims,
         )
         with self._lock:
             if client.client_id in self.clients:
@@ -369,3 +379,65 @@ class MockState:
             issuer=self.workload_issuer(), subject=subject, audience=audience, now=self.now(), lifetime=lifetime
         )
         return self.workload_issuer_key.sign(claims)
+
+    # -- Conditional Access, CAE (conditional_access.py) -----------------------
+
+    def revoke_user_sessions(self, oid: str) -> float:
+        """Revoke the user's sessions and refresh tokens (Graph's revokeSignInSessions); returns the revocation time.
+
+        Afterwards refresh tokens issued before are refused (AADSTS50173) and Graph answers CAE tokens (of cp1
+        clients) issued before with a claims challenge; other access tokens stay valid until they expire."""
+        return self.policies.revoke(self._known_user(oid), self.now())
+
+    def require_mfa(self, oid: str, code: int = 50076) -> str:
+        """A Conditional Access policy requires MFA of the user (code 50079: MFA registration); returns its id."""
+        return self.policies.require_mfa(self._known_user(oid), code).policy_id
+
+    def lift_mfa(self, oid: str) -> None:
+        """No policy requires MFA of the user any more."""
+        self.policies.lift_mfa(self._known_user(oid))
+
+    def block_user(self, oid: str, blocked: bool = True) -> None:
+        """A Conditional Access policy blocks the user (AADSTS53003), or (blocked=False) no longer does."""
+        self.policies.block(self._known_user(oid), blocked)
+
+    def _known_user(self, oid: str) -> str:
+        user = self.find_user(oid)
+        if user is None:
+            raise ValueError(f"no user with oid or UPN {oid}")
+        return user.oid
+
+    # -- groups, app roles, managers (memberships.py) ---------------------------
+
+    def add_group(self, name: str, security_enabled: bool = True, description: str | None = None) -> Group:
+        """A new group (security group unless security_enabled=False)."""
+        return self.memberships.add_group(name, security_enabled, description)
+
+    def add_member(self, group_id: str, member_id: str) -> None:
+        """Add a user (oid or UPN) or a group (id) to a group."""
+        user = self.find_user(member_id)
+        member = user.oid if user is not None else member_id
+        if user is None and self.memberships.find_group(member_id) is None:
+            raise ValueError(f"no user or group {member_id}")
+        self.memberships.add_member(group_id, member)
+
+    def assign_role(self, client_id: str, principal_id: str, value: str) -> None:
+        """Assign one of the app's roles (its value) to a user (oid or UPN) or a group (id)."""
+        user = self.find_user(principal_id)
+        principal = user.oid if user is not None else principal_id
+        if user is None and self.memberships.find_group(principal_id) is None:
+            raise ValueError(f"no user or group {principal_id}")
+        self.memberships.assign_role(self._known_client(client_id), principal, value)
+
+    def set_manager(self, oid: str, manager: str | None) -> None:
+        """Set (or, with None, remove) a user's manager (oid or UPN)."""
+        self.memberships.set_manager(self._known_user(oid), self._known_user(manager) if manager else None)
+
+    def set_group_membership_claims(self, client_id: str, value: str | None) -> Client:
+        """Change an app's groupMembershipClaims (None, SecurityGroup or All) until the next reset."""
+        if value not in (None, *GROUP_MEMBERSHIP_CLAIMS):
+            raise ValueError(f"unknown group_membership_claims {value!r}")
+        with self._lock:
+            client = dataclasses.replace(self.clients[self._known_client(client_id)], group_membership_claims=value)
+            self.clients = {**self.clients, client_id: client}
+            return client

@@ -13,7 +13,9 @@ from werkzeug.datastructures import MultiDict
 from . import b2c, tokens
 from .client_auth import authenticate_client
 from .client_credentials_grant import redeem_client_credentials
+from .conditional_access import check_code, check_refresh, session_claims
 from .errors import TOKEN_HEADERS, EntraError, json_response
+from .memberships import id_token_claims
 from .models import AuthCode, Client, RefreshGrant
 from .runtime import check_tenant, current_state, current_urls
 from .tenants import TenantPath
@@ -65,6 +67,14 @@ def _id_token(
         sid=sid,
         scopes=scopes,
     )
+    client = state.clients.get(client_id)
+    claims |= id_token_claims(
+        state.memberships,
+        client_id=client_id,
+        group_membership_claims=client.group_membership_claims if client else None,
+        tenant_id=tenant_id,
+        oid=user.oid,
+    )
     if defect:
         claims = tokens.apply_id_token_fault(defect, claims, lifetime)
     signer = state.rogue_key if defect == "id_token_unknown_kid" else state.keys
@@ -113,7 +123,8 @@ def _token_success(
             tenant_id=tenant_id,
             user=user,
             scp=scp,
-        ),
+        )
+        | session_claims(sid),
         {"x5t": state.keys.x5t},
     )
     body: dict[str, object] = {
@@ -218,6 +229,7 @@ def _redeem_code(form: Form, client: Client) -> Response:
     if code.expires_at < state.now():
         raise _invalid_grant(70008, EXPIRED)
     _check_issued_here(code)
+    check_code(code)
     if form.get("redirect_uri") != code.redirect_uri:
         raise _invalid_grant(
             500112,
@@ -251,6 +263,7 @@ def _redeem_refresh_token(form: Form, client: Client) -> Response:
         raise _invalid_grant(9002313, MALFORMED)
     if grant.expires_at < state.now():
         raise _invalid_grant(70008, EXPIRED)
+    check_refresh(value, grant)
     requested = tokens.split_scopes(form.get("scope"))
     # msal's silent refresh sends only OIDC scopes; Entra then grants what was consented before.
     resources = tokens.resource_scopes(requested) or grant.scopes
