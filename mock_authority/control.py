@@ -334,4 +334,3 @@ def user_memberships(oid: str) -> tuple[Response, int]:
             "manager": state.memberships.manager_of(user.oid),
         }
     ), 200
-
