@@ -34,6 +34,10 @@ FAMILIES = {
     "graph_me": "graph",
     "graph_user": "graph",
     "graph_users": "graph",
+    "graph_member_of": "graph",
+    "graph_transitive_member_of": "graph",
+    "graph_get_member_objects": "graph",
+    "graph_manager": "graph",
 }
 MFA_TEXT = (
     "Due to a configuration change made by your administrator, or because you moved to a new location, you "

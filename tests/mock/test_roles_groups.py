@@ -157,3 +157,11 @@ def test_control_routes_mirror_the_python_api(mock, oauth):
     assert group["id"] in {g["id"] for g in oauth.session.get(f"{base}/groups").json()}
     off = oauth.session.post(f"{base}/clients/{mock.config.client_id}/group-claims", json={"value": None}).json()
     assert off["group_membership_claims"] is None
+
+
+@pytest.mark.parametrize("path,method", [("/me/transitiveMemberOf", "GET"), ("/me/getMemberObjects", "POST")])
+def test_graph_faults_reach_the_membership_calls(mock, oauth, path, method):
+    token = oauth.sign_in(account=user(mock, "LeeG").oid, scope=MEMBERSHIPS_SCOPE)["access_token"]
+    mock.state.enqueue_fault("graph", "status", status=503)
+    response = graph(mock, oauth, path, token, method, json={"securityEnabledOnly": True})
+    assert response.status_code == 503 and response.json()["error"]["code"] == "serviceNotAvailable"
