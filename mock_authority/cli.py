@@ -118,8 +118,7 @@ def env_lines(mock: MockAuthority) -> list[str]:
         f"CLIENT_ID={config.client_id}",
         f"CLIENT_SECRET={config.client_secret}",
         f"REDIRECT_URI={config.redirect_uris[0]}",
-        f"ENDPOINT={mock.graph_endpoint}",
-        f"SCOPE={DEMO_SCOPE}",
+        *api_lines(mock),
         f"REQUESTS_CA_BUNDLE={mock.ca_bundle}",
         *managed_identity_lines(mock),
     ]
@@ -144,6 +143,14 @@ def authority_lines(mock: MockAuthority) -> list[str]:
     if shape.startswith("national-"):
         lines.append(f"# resolve {mock.config.host} to 127.0.0.1 (fake DNS)")
     return lines
+
+
+def api_lines(mock: MockAuthority) -> list[str]:
+    """What the app calls and with which scope: Graph, or in the B2C shape (Graph takes no B2C token) the demo API
+    registered in the B2C tenant."""
+    if mock.config.shape == "b2c":
+        return [f"ENDPOINT={mock.b2c_api_endpoint}", f"SCOPE={mock.b2c_api_scope}"]
+    return [f"ENDPOINT={mock.graph_endpoint}", f"SCOPE={DEMO_SCOPE}"]
 
 
 def managed_identity_lines(mock: MockAuthority) -> list[str]:

@@ -21,6 +21,7 @@ from flask import Flask, Response, g, request
 from . import (
     authorize,
     b2c,
+    b2c_api,
     control,
     discovery,
     errors,
@@ -53,6 +54,8 @@ UNLOGGED_BLUEPRINTS = ("control",)
 BLUEPRINTS = (discovery.bp, authorize.bp, token.bp, logout.bp, graph.bp, graph_directory.bp, pages.bp, control.bp)
 # Credentials other than a secret: the App Service managed-identity endpoint and the workload-identity issuer.
 CREDENTIAL_BLUEPRINTS = (managed_identity.bp, workload_issuer.bp)
+# APIs of the tenant other than Graph: the demo web API a B2C app calls.
+API_BLUEPRINTS = (b2c_api.bp,)
 
 
 class _MergeSlashes:
@@ -106,7 +109,7 @@ def create_app(config: MockConfig | None = None, *, state: MockState | None = No
     app = Flask(__name__, static_url_path="/_mock/static")
     app.extensions[EXTENSION] = state
     app.url_map.converters["b2c_policy"] = b2c.PolicyConverter  # B2C's /<tenant>/<user_flow>/… paths
-    for blueprint in (*BLUEPRINTS, *CREDENTIAL_BLUEPRINTS):
+    for blueprint in (*BLUEPRINTS, *CREDENTIAL_BLUEPRINTS, *API_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.before_request(_note_request_context)
@@ -273,6 +276,16 @@ class MockAuthority:
     def b2c_issuer(self) -> str:
         """B2C ID tokens' iss (trailing slash)."""
         return self._urls.b2c_issuer(self.config.tenant_id)
+
+    @property
+    def b2c_api_endpoint(self) -> str:
+        """ENDPOINT for a B2C app: the demo web API registered in the tenant (b2c_api)."""
+        return self.base_url + b2c_api.PATH
+
+    @property
+    def b2c_api_scope(self) -> str:
+        """SCOPE for a B2C app: https://<tenant>.onmicrosoft.com/demo-api/demo.read."""
+        return b2c.DEMO_API.scope(self.config.tenant_domain)
 
     def start(self) -> MockAuthority:
         """Serve both listeners in daemon threads."""

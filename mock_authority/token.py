@@ -167,9 +167,11 @@ def _b2c_token_success(
     want_client_info: bool,
     flow: b2c.UserFlow,
 ) -> Response:
-    """B2C's token response: its ID token (tfp), a refresh token for offline_access, B2C's client_info."""
+    """B2C's token response: its ID token (tfp), an access token for the demo API's scopes (resources), a refresh
+    token for offline_access, B2C's client_info."""
     state = current_state()
     now, settings = state.now(), state.settings
+    resources = b2c.api_scopes(resources, state.config.tenant_domain, now)
     lowered = {s.lower() for s in requested_scopes}
     refresh_token = None
     if "offline_access" in lowered:
@@ -196,8 +198,29 @@ def _b2c_token_success(
             flow=flow,
         )
         id_token = state.keys.sign(claims)
-    granted = [s for s in ("offline_access", "openid") if s in lowered]
-    body = b2c.token_body(id_token=id_token, refresh_token=refresh_token, scopes=granted, lifetime=lifetime, now=now)
+    at_lifetime, access_token = int(settings["access_token_lifetime"]), None
+    if resources:
+        claims = b2c.access_token_claims(
+            now=now,
+            lifetime=at_lifetime,
+            issuer=current_urls().b2c_issuer(state.config.tenant_id),
+            client_id=client_id,
+            user=user,
+            nonce=nonce,
+            flow=flow,
+            scopes=resources,
+        )
+        access_token = state.keys.sign(claims)
+    granted = [*resources, *(s for s in ("offline_access", "openid") if s in lowered)]
+    body = b2c.token_body(
+        id_token=id_token,
+        refresh_token=refresh_token,
+        access_token=access_token,
+        scopes=granted,
+        lifetime=lifetime,
+        access_token_lifetime=at_lifetime,
+        now=now,
+    )
     if want_client_info:
         body["client_info"] = b2c.b2c_client_info(user.oid, flow, state.config.tenant_id)
     return json_response(body, 200, TOKEN_HEADERS)

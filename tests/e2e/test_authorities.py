@@ -168,8 +168,10 @@ def submit_picker(browser: ScriptedBrowser, picker: Page, follow: bool = True, *
     return Page(response) if follow else response
 
 
-def test_b2c_signs_in_at_its_user_flow_and_out(serve, mock_authority):
-    browser = serve(mock_authority, **b2c_settings(mock_authority))
+def test_b2c_signs_in_at_its_user_flow_calls_its_api_and_signs_out(serve, mock_authority):
+    # Graph takes no B2C token: SCOPE and ENDPOINT name the web API registered in the B2C tenant.
+    api_settings = {"SCOPE": mock_authority.b2c_api_scope, "ENDPOINT": mock_authority.b2c_api_endpoint}
+    browser = serve(mock_authority, **(b2c_settings(mock_authority) | api_settings))
     login = browser.get("/login")
     assert {"/password/reset"} <= {link["href"] for link in login.links}, "Reset password offered to visitors"
     authorize = urlsplit(login.link(id="sign-in"))
@@ -179,7 +181,11 @@ def test_b2c_signs_in_at_its_user_flow_and_out(serve, mock_authority):
     assert page.h1.startswith("Welcome"), page.text[:500]
     assert SIGN_UP_SIGN_IN in page.text, "the tfp claim names the user flow"
     assert mock_authority.b2c_issuer() in page.text, "B2C's issuer, with its trailing slash"
-    assert_no_access_token_page(browser)
+    user = mock_authority.state.users[0]  # the picker's first account
+    api = browser.get("/call_api")
+    assert api.response.status_code == 200, api.text[:500]
+    assert user.oid in api.text and f"Hello, {user.name}" in api.text and "demo.read" in api.text, "the API's answer"
+    assert [r.status for r in mock_authority.state.requests_to("b2c_demo_api")] == [200]
     signed_out = browser.sign_out()
     assert "You have signed out" in signed_out.text
     logout = mock_authority.state.requests_to("logout")
@@ -187,9 +193,10 @@ def test_b2c_signs_in_at_its_user_flow_and_out(serve, mock_authority):
     assert_signed_out(browser)
 
 
-def assert_no_access_token_page(browser: ScriptedBrowser) -> None:
-    """The mock's B2C, like B2C for OpenID scopes alone, issues no access token: /call_api says so (a page, not
-    a crash). Calling an API needs SCOPE to name that API's scope."""
+def test_b2c_without_an_api_scope_call_api_says_no_access_token(serve, mock_authority):
+    """B2C issues no access token for OpenID scopes alone: /call_api says so (a page, not a crash)."""
+    browser = serve(mock_authority, **b2c_settings(mock_authority))
+    browser.sign_in()
     api = browser.get("/call_api")
     assert api.response.status_code == 502 and "no_access_token" in api.text, api.text[:500]
     assert is_signed_in(browser), "still signed in"

@@ -5,18 +5,24 @@ B2C's documented behaviour (https://learn.microsoft.com/azure/active-directory-b
 /<tenant>/<user_flow>/v2.0/.well-known/openid-configuration, the issuer is https://<host>/<tid>/v2.0/ (trailing
 slash), tfp names the flow, sub is the object id (the default subject claim), user-flow names are
 case-insensitive; a "Forgot your password?" click comes back as access_denied / AADB2C90118, a cancel as
-access_denied / AADB2C90091 (the wording public threads quote)."""
+access_denied / AADB2C90091 (the wording public threads quote).
+
+Access tokens (https://learn.microsoft.com/azure/active-directory-b2c/access-tokens): only for a scope of an API
+registered in the tenant, https://<tenant>.onmicrosoft.com/<api>/<scope>; aud is that API's client id, scp the
+scope's name, azp the app, iss the same issuer, ver 1.0. Any other scope, e.g. Microsoft Graph's, is refused with
+AADB2C90117 "The scope '…' provided in the request is not supported" (public threads)."""
 
 from __future__ import annotations
 
 import base64
 import json
 
+import jwt
 import msal
 import pytest
 import requests
 
-from mock_authority.b2c import PASSWORD_RESET, PROFILE_EDITING, SIGN_UP_SIGN_IN
+from mock_authority.b2c import DEMO_API, PASSWORD_RESET, PROFILE_EDITING, SIGN_UP_SIGN_IN
 from tests.support.authorize_page import msal_sign_in, redirect_query, submit
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*response_mode.*:UserWarning")
@@ -144,3 +150,68 @@ def test_b2c_client_info_on_the_redirect(mock, oauth):
     info = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     assert info["uid"].endswith(f"-{SIGN_UP_SIGN_IN.name.lower()}")
     assert info["utid"] == mock.config.tenant_id
+
+
+def _api_token_claims(mock, token: str) -> dict:
+    """The access token's claims, verified as an API would: the tenant's JWKS, its issuer, the API's audience."""
+    doc = requests.get(f"{mock.b2c_authority()}/v2.0/.well-known/openid-configuration", timeout=10).json()
+    keys = jwt.PyJWKSet.from_dict(requests.get(doc["jwks_uri"], timeout=10).json())
+    key = next(k.key for k in keys.keys if k.key_id == jwt.get_unverified_header(token)["kid"])
+    return jwt.decode(token, key, algorithms=["RS256"], audience=DEMO_API.client_id, issuer=doc["issuer"])
+
+
+def _call_api(mock, token: str | None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return requests.get(mock.b2c_api_endpoint, headers=headers, timeout=10)
+
+
+def test_b2c_access_token_for_the_tenants_api_calls_it(trusted, oauth):
+    mock = trusted
+    user = mock.state.users[1]
+    app = _b2c_app(mock)
+    result = msal_sign_in(app, oauth.session, oauth.redirect_uri, scopes=[mock.b2c_api_scope], account=user.oid)
+    assert "access_token" in result, result
+    assert mock.b2c_api_scope == f"https://{mock.tenant_domain}/demo-api/demo.read"
+    claims = _api_token_claims(mock, result["access_token"])
+    assert claims["iss"] == mock.b2c_issuer()
+    assert claims["scp"] == "demo.read" and claims["azp"] == mock.config.client_id
+    assert claims["sub"] == claims["oid"] == user.oid and claims["tfp"] == SIGN_UP_SIGN_IN.name
+    assert claims["ver"] == "1.0"
+    answer = _call_api(mock, result["access_token"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json() | {"name": user.name, "oid": user.oid, "scopes": ["demo.read"]} == answer.json()
+    # msal refreshes the access token with the refresh token, at the same user flow.
+    account = app.get_accounts()[0]
+    refreshed = app.acquire_token_silent_with_error([mock.b2c_api_scope], account, force_refresh=True)
+    assert refreshed and "access_token" in refreshed, refreshed
+    assert refreshed["access_token"] != result["access_token"]
+    assert _call_api(mock, refreshed["access_token"]).status_code == 200
+    assert mock.state.requests_to("token")[-1].grant_type == "refresh_token"
+
+
+def test_b2c_refuses_a_graph_scope(trusted, oauth):
+    result = msal_sign_in(_b2c_app(trusted), oauth.session, oauth.redirect_uri, scopes=["User.Read"])
+    assert result.get("error") == "invalid_scope", result
+    assert result["error_description"].startswith("AADB2C90117: The scope 'User.Read' provided in the request")
+
+
+def test_b2c_openid_scopes_alone_issue_no_access_token(trusted, oauth):
+    result = msal_sign_in(_b2c_app(trusted), oauth.session, oauth.redirect_uri)
+    assert "id_token" in result and "access_token" not in result, result
+
+
+def test_demo_api_refuses_what_is_not_its_valid_token(trusted, oauth):
+    mock = trusted
+    missing = _call_api(mock, None)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer", "RFC 6750 section 3.1"
+    token = msal_sign_in(_b2c_app(mock), oauth.session, oauth.redirect_uri, scopes=[mock.b2c_api_scope])["access_token"]
+    head, payload, signature = token.split(".")
+    tampered = f"{head}.{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    graph_token = oauth.sign_in()["access_token"]  # an Entra token for Graph: another issuer and audience
+    for bad in (tampered, graph_token, "not-a-jwt"):
+        refused = _call_api(mock, bad)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    mock.state.advance_clock(mock.config.access_token_lifetime + 1)
+    expired = _call_api(mock, token)
+    assert expired.status_code == 401 and 'error="invalid_token"' in expired.headers["WWW-Authenticate"]

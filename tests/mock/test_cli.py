@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from mock_authority import MockConfig
 from mock_authority.cli import build_parser, config_from_args
@@ -39,36 +40,31 @@ def test_runner_rejects_unknown_options():
         config_from(None, colour="blue")
 
 
-def test_cli_starts_and_prints_env_lines():
+def _start_cli(*options: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_authority",
-            "--port",
-            "0",
-            "--front-port",
-            "0",
-            "--redirect-uri",
-            "http://localhost:5000/getAToken",
-            "--redirect-uri",
-            "http://localhost:5000/b",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    command = [sys.executable, "-m", "mock_authority", "--port", "0", "--front-port", "0", *options]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _env_lines(process: subprocess.Popen) -> dict[str, str]:
+    """The .env lines the CLI prints, up to REQUESTS_CA_BUNDLE."""
+    lines: dict[str, str] = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.strip().partition("=")
+            lines[key] = value
+        if "REQUESTS_CA_BUNDLE" in lines:
+            break
+    return lines
+
+
+def test_cli_starts_and_prints_env_lines():
+    process = _start_cli(
+        "--redirect-uri", "http://localhost:5000/getAToken", "--redirect-uri", "http://localhost:5000/b"
     )
     try:
-        lines = {}
-        for line in process.stdout:
-            if "=" in line and not line.startswith("#"):
-                key, _, value = line.strip().partition("=")
-                lines[key] = value
-            if "REQUESTS_CA_BUNDLE" in lines:
-                break
+        lines = _env_lines(process)
         assert lines["AUTHORITY"].startswith("https://localhost:")
         assert set(lines) == {
             "AUTHORITY",
@@ -86,3 +82,17 @@ def test_cli_starts_and_prints_env_lines():
         process.communicate(timeout=10)
     assert process.returncode == 0, "SIGTERM stops the mock cleanly"
     assert not Path(lines["REQUESTS_CA_BUNDLE"]).exists(), "the CA bundle is removed on exit"
+
+
+def test_cli_b2c_shape_prints_the_demo_apis_scope_and_endpoint():
+    """Graph takes no B2C token: in the B2C shape SCOPE and ENDPOINT name the API registered in the tenant."""
+    process = _start_cli("--shape", "b2c", "--tenant-domain", "fabrikamb2c.onmicrosoft.com")
+    try:
+        lines = _env_lines(process)
+        assert lines["SCOPE"] == "https://fabrikamb2c.onmicrosoft.com/demo-api/demo.read"
+        assert lines["ENDPOINT"] == f"{lines['B2C_INSTANCE']}/b2c-demo-api/hello"
+        answer = requests.get(lines["ENDPOINT"], verify=lines["REQUESTS_CA_BUNDLE"], timeout=10)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == "Bearer", "served, and protected"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)

@@ -155,7 +155,7 @@ def test_cli_prints_each_shapes_authority_settings(shape, expected):
         lines = [line for line in env_lines(mock) if not line.startswith("#")]
         assert lines[: len(expected(mock))] == expected(mock)
         assert f"CLIENT_ID={mock.config.client_id}" in lines
-        assert f"ENDPOINT={mock.graph_endpoint}" in lines
+        assert f"ENDPOINT={mock.b2c_api_endpoint if shape == 'b2c' else mock.graph_endpoint}" in lines
         if shape == "consumers":
             assert [u for u in mock.state.users if u.personal], "the consumers shape seeds personal accounts"
             assert mock.state.clients[mock.config.client_id].sign_in_audience == ORGS_AND_PERSONAL
