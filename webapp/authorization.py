@@ -35,6 +35,8 @@ PAGE_SIZE = 999  # Graph's largest page of a directoryObject collection
 MAX_PAGES = 3  # at most 2,997 groups kept with a session; a user in more cannot be checked (fail closed)
 GROUP_TYPE = "#microsoft.graph.group"  # transitiveMemberOf also lists directory roles and administrative units
 GRAPH_PATH_PREFIXES = ("/v1.0/", "/beta/")
+# The least privileged delegated permission that reads one's own memberships (user-list-transitivememberof).
+MEMBERSHIP_SCOPES = ["User.Read"]
 
 
 def has_group_overage(claims: Mapping[str, Any]) -> bool:
@@ -140,7 +142,8 @@ class GroupResolver:
             try:
                 page = self._graph.get(url, access_token)
             except GraphFailure as failure:
-                raise GroupsUnresolved(f"Microsoft Graph answered {failure.status} {failure.code}.") from None
+                words = failure.message or failure.plain_words
+                raise GroupsUnresolved(f"{words} (Graph: {failure.status} {failure.code})") from None
             items = page.get("value") if isinstance(page, dict) else None
             if not isinstance(items, list):
                 raise GroupsUnresolved("Microsoft Graph's answer listed no memberships.")
@@ -169,19 +172,20 @@ class Admission:
         self.requirement = requirement
         self.resolver = resolver  # Entra and External ID only: other authorities' tokens report no overage
 
-    def admit(self, claims: Mapping[str, Any], token_result: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
-        """What to keep with the new session (the groups Graph resolved); Refused or GroupsUnresolved instead."""
+    def admit(self, claims: Mapping[str, Any], token_for: Callable[[list[str]], Mapping[str, Any]]) -> dict[str, Any]:
+        """What to keep with the new session (the groups Graph resolved); Refused or GroupsUnresolved instead.
+        token_for(scopes) is msal's answer for the user who just signed in (its cache, or a refresh)."""
         resolved = None
         if self.resolver is not None and has_group_overage(claims):
-            resolved = self.resolver.resolve(_access_token(token_result))
+            resolved = self.resolver.resolve(_access_token(token_for))
             log.info("group overage resolved through Microsoft Graph: %d groups", len(resolved))
         self.requirement.check(Memberships.of(claims, resolved), at_sign_in=True)
         return {} if resolved is None else {GROUPS_KEY: resolved}
 
 
-def _access_token(token_result: Callable[[], Mapping[str, Any]]) -> str:
+def _access_token(token_for: Callable[[list[str]], Mapping[str, Any]]) -> str:
     try:
-        result = token_result()
+        result = token_for(list(MEMBERSHIP_SCOPES))
     except (requests.RequestException, ValueError) as exc:
         raise GroupsUnresolved(f"No token for Microsoft Graph ({type(exc).__name__}).") from None
     token = result.get("access_token")

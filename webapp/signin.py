@@ -153,7 +153,7 @@ class SignIn:
         if "next_link" not in result or not user:  # identity's silent no-op; the checks above make it unreachable
             raise SignInFailure(400, "state_mismatch", "The sign-in could not be matched to this browser.")
         # REQUIRED_ROLES, ALLOWED_GROUPS (a group overage resolved through Graph): refused, no session is begun.
-        flow.update(self.admission.admit(user, lambda: auth.get_token_for_user(self.scopes)))
+        flow.update(self.admission.admit(user, auth.get_token_for_user))
         self.sessions.begin(current_session(), flow, user)
         return str(result.get("next_link") or "/")
 

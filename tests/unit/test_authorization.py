@@ -120,10 +120,10 @@ def test_admission_refuses_a_user_without_the_role_before_any_token_is_asked_for
     asked = []
     gate = Admission(Requirement(roles=("Admin",)))
     with pytest.raises(Refused) as refused:
-        gate.admit({"roles": ["Reader"]}, lambda: asked.append(1) or TOKEN)
+        gate.admit({"roles": ["Reader"]}, lambda scopes: asked.append(scopes) or TOKEN)
     assert refused.value.at_sign_in and refused.value.requirement.roles == ("Admin",)
     assert asked == [], "no overage: Graph is not needed"
-    assert gate.admit({"roles": ["Admin"]}, lambda: TOKEN) == {}, "nothing extra kept without an overage"
+    assert gate.admit({"roles": ["Admin"]}, lambda scopes: TOKEN) == {}, "nothing extra kept without an overage"
 
 
 def test_graph_base_is_endpoints_origin_when_it_is_a_graph_url_else_the_clouds_graph():
@@ -168,7 +168,10 @@ def server():
 def test_an_overage_is_resolved_through_every_page_with_the_users_token(server):
     groups = [str(uuid.uuid4()) for _ in range(250)]
     graph = Graph(server, groups, size=100, others=2)
-    kept = Admission(Requirement(groups=(groups[-1],)), graph.resolver()).admit(OVERAGE, lambda: TOKEN)
+    asked = []
+    gate = Admission(Requirement(groups=(groups[-1],)), graph.resolver())
+    kept = gate.admit(OVERAGE, lambda scopes: asked.append(scopes) or TOKEN)
+    assert asked == [["User.Read"]], "the least privileged permission that reads one's own memberships"
     assert kept == {GROUPS_KEY: groups}, "every group, in Graph's order, without directory roles"
     assert graph.pages == 3 and set(graph.tokens) == {"Bearer a-delegated-graph-token"}
 
@@ -176,13 +179,13 @@ def test_an_overage_is_resolved_through_every_page_with_the_users_token(server):
 def test_a_resolved_overage_without_the_allowed_group_is_refused(server):
     graph = Graph(server, [GROUP_B], size=100)
     with pytest.raises(Refused):
-        Admission(Requirement(groups=(GROUP_A,)), graph.resolver()).admit(OVERAGE, lambda: TOKEN)
+        Admission(Requirement(groups=(GROUP_A,)), graph.resolver()).admit(OVERAGE, lambda scopes: TOKEN)
 
 
 def test_more_pages_than_the_bound_fail_closed(server):
     graph = Graph(server, [str(uuid.uuid4()) for _ in range(10)], size=2)
     with pytest.raises(GroupsUnresolved, match="more groups than this site checks"):
-        Admission(resolver=graph.resolver(max_pages=3)).admit(OVERAGE, lambda: TOKEN)
+        Admission(resolver=graph.resolver(max_pages=3)).admit(OVERAGE, lambda scopes: TOKEN)
     assert graph.pages == 3
 
 
@@ -203,11 +206,11 @@ def test_graph_failing_or_answering_nonsense_fails_closed(server, status, body):
     server.json_route("/v1.0/me/transitiveMemberOf", body, status=status)
     resolver = GroupResolver(GraphClient(TimeoutSession(2.0, 5.0, total_timeout=5.0)), server.url)
     with pytest.raises(GroupsUnresolved):
-        Admission(resolver=resolver).admit(OVERAGE, lambda: TOKEN)
+        Admission(resolver=resolver).admit(OVERAGE, lambda scopes: TOKEN)
 
 
 def test_no_token_for_graph_fails_closed(server):
     resolver = GroupResolver(GraphClient(TimeoutSession(2.0, 5.0, total_timeout=5.0)), server.url)
     with pytest.raises(GroupsUnresolved, match="invalid_grant"):
-        Admission(resolver=resolver).admit(OVERAGE, lambda: {"error": "invalid_grant"})
+        Admission(resolver=resolver).admit(OVERAGE, lambda scopes: {"error": "invalid_grant"})
     assert server.hits["/v1.0/me/transitiveMemberOf"] == 0
