@@ -67,6 +67,12 @@ class Authority:
         return self.kind in ("entra", "ciam")
 
     @property
+    def client_capabilities(self) -> tuple[str, ...]:
+        """cp1 ("this app handles claims challenges") for Entra and External ID, which send CAE claims challenges
+        to clients that declare it; nothing Entra-specific goes to B2C or a generic provider."""
+        return ("cp1",) if self.kind in ("entra", "ciam") else ()
+
+    @property
     def sends_logout_hint(self) -> bool:
         """Entra's end-session endpoint takes logout_hint = the ID token's login_hint claim."""
         return self.kind in ("entra", "ciam")

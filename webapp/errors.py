@@ -180,7 +180,12 @@ class GraphFailure(Exception):
 
 
 class NeedsSignIn(Exception):
-    """The user must go through the authority again (not signed in, or the tokens can no longer be refreshed)."""
+    """The user must go through the authority again (not signed in, or the tokens can no longer be refreshed),
+    asking for these claims (a claims challenge's JSON, or Conditional Access's), if any."""
+
+    def __init__(self, reason: str, claims: str | None = None):
+        super().__init__(reason)
+        self.claims = claims
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:

@@ -21,7 +21,7 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth_views, session_cli
+from . import auth_views, challenges, session_cli
 from .authorities import Authority, FlowName, resolve
 from .authority_cache import AuthorityHttpCache
 from .authorization import GROUPS_KEY, Admission, GroupResolver, Memberships, Requirement, graph_base, register_pages
@@ -77,6 +77,7 @@ class EntraSignIn:
         app.extensions[EXTENSION_KEY] = self
         redact_logs()
         register_error_pages(app)
+        challenges.register_pages(app)
         app.jinja_env.globals.setdefault("mock_authority", False)
         if parsed is None:
             log.warning("configuration incomplete: %s", ", ".join(p.setting for p in self.problems))
@@ -123,6 +124,7 @@ class EntraSignIn:
                 http_cache=http_cache,
                 http_client=token_client,
                 validator=validator,
+                client_capabilities=authority.client_capabilities,
             )
             flows[name] = FlowAuth(auth, metadata)
         self.metadata = flows["signin"].metadata
@@ -169,13 +171,44 @@ class EntraSignIn:
         return self.sign_in.access_token(scopes)
 
     def graph_get(self, url: str, scopes: list[str] | None = None) -> Any:
-        """GET a Graph URL as the signed-in user (NeedsSignIn if there is none; GraphFailure on errors)."""
-        return self.graph.get(url, self.access_token(scopes))
+        """GET a Graph URL as the signed-in user (NeedsSignIn if there is none, or if a claims challenge needs
+        the user at the authority; GraphFailure on errors). A claims challenge is answered by a token with those
+        claims, silently if the authority allows, and the call retried once."""
+        try:
+            data = self.graph.get(url, self.access_token(scopes))
+        except challenges.ClaimsChallenge as challenge:
+            token = self.sign_in.access_token(scopes, claims_challenge=challenge.claims)
+            try:
+                data = self.graph.get(url, token)
+            except challenges.ClaimsChallenge as again:
+                raise NeedsSignIn("insufficient_claims", claims=again.claims) from None
+        challenges.page_answered(current_session(), request.path)
+        return data
 
-    def redirect_to_sign_in(self, next_path: str, scopes: list[str] | None = None) -> Any:
-        """Straight to the authority; the browser comes back to next_path once signed in."""
+    def redirect_to_sign_in(
+        self,
+        next_path: str,
+        scopes: list[str] | None = None,
+        claims: str | None = None,
+        purpose: str = "",
+    ) -> Any:
+        """Straight to the authority (asking for these scopes and claims); the browser comes back to next_path
+        once signed in. A page that keeps needing that is a page saying why (challenges.TooManySignIns)."""
+        next_path = safe_next(next_path)
+        remember = {
+            challenges.ROUNDS_KEY: challenges.next_round(
+                current_session(),
+                next_path,
+                "claims" if claims else "consent" if scopes else "sign-in",
+                tuple(scopes or ()),
+            )
+        }
+        if scopes:
+            remember[challenges.PURPOSE_KEY] = challenges.purpose(scopes, purpose)
         response = redirect("/", 302)
-        response.location = self.sign_in.start(request, response, safe_next(next_path), scopes)
+        response.location = self.sign_in.start(
+            request, response, next_path, scopes, claims_challenge=claims, remember=remember
+        )
         return response
 
 
@@ -202,9 +235,10 @@ def extension() -> EntraSignIn:
 current_user: Any = LocalProxy(lambda: extension().user())
 
 
-def login_required(view: View | None = None, *, scopes: list[str] | None = None) -> Any:
+def login_required(view: View | None = None, *, scopes: list[str] | None = None, purpose: str = "") -> Any:
     """Views for signed-in users only: others go through sign-in and come back. With scopes, the user must also
-    be able to get a token for them (new permissions are consented to on the way)."""
+    be able to get a token for them (new permissions are consented to on the way; purpose says what for, on the
+    page shown if they are declined)."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -215,8 +249,8 @@ def login_required(view: View | None = None, *, scopes: list[str] | None = None)
             if scopes:
                 try:
                     g.access_token = entra.access_token(scopes)
-                except NeedsSignIn:
-                    return entra.redirect_to_sign_in(request.full_path.rstrip("?"), scopes)
+                except NeedsSignIn as needed:
+                    return entra.redirect_to_sign_in(request.full_path.rstrip("?"), scopes, needed.claims, purpose)
             return view(*args, **kwargs)
 
         return cast(View, wrapper)

@@ -1,4 +1,5 @@
-"""Calls to Microsoft Graph: pooled connections, timeouts, a short bounded retry, and Graph errors in plain words."""
+"""Calls to Microsoft Graph: pooled connections, timeouts, a short bounded retry, Graph errors in plain words, and
+claims challenges (a 401 with error="insufficient_claims") raised as ClaimsChallenge for the caller to satisfy."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import requests
 
+from .challenges import ClaimsChallenge
 from .errors import GraphFailure
 from .outbound import ResponseTooLarge
+from .www_authenticate import MalformedHeader, UnusableClaims, claims_challenge
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,7 @@ class GraphClient:
         self._max_retry_wait = max_retry_wait
 
     def get(self, url: str, access_token: str) -> Any:
-        """GET url and return its JSON, or raise GraphFailure."""
+        """GET url and return its JSON, or raise GraphFailure (ClaimsChallenge for a claims challenge)."""
         waited = 0.0
         while True:
             response = self._send(url, access_token)
@@ -44,6 +47,8 @@ class GraphClient:
                     raise GraphFailure(
                         502, "InvalidResponse", "Graph's answer was not JSON.", response.headers.get("request-id")
                     ) from None
+            if response.status_code == 401:
+                _raise_claims_challenge(response)
             raise _failure(response, retry_after)
 
     def _send(self, url: str, access_token: str) -> requests.Response:
@@ -60,6 +65,35 @@ class GraphClient:
         except requests.RequestException as exc:
             log.warning("Graph unreachable: %s (%s)", url, type(exc).__name__)
             raise GraphFailure(502, "Unreachable", "Microsoft Graph could not be reached.") from None
+
+
+def _raise_claims_challenge(response: requests.Response) -> None:
+    """ClaimsChallenge if this 401 is one (any of its WWW-Authenticate headers); a challenge that cannot be read
+    is Graph's fault: a 502 page, never a sign-in loop."""
+    request_id = response.headers.get("request-id")
+    try:
+        claims = claims_challenge(_header_values(response, "WWW-Authenticate"))
+    except (MalformedHeader, UnusableClaims) as exc:
+        log.warning("Graph sent an unusable claims challenge: %s request-id=%s", exc, request_id)
+        raise GraphFailure(
+            502,
+            "InvalidChallenge",
+            "Microsoft Graph asked for a new sign-in in a form that could not be read.",
+            request_id,
+        ) from None
+    if claims is not None:
+        log.info("Graph answered with a claims challenge request-id=%s", request_id)
+        raise ClaimsChallenge(claims, request_id)
+
+
+def _header_values(response: requests.Response, name: str) -> list[str]:
+    """Each value of a header as received (urllib3 keeps them apart; requests joins them with commas)."""
+    raw_headers = getattr(response.raw, "headers", None)
+    getlist = getattr(raw_headers, "getlist", None)
+    if callable(getlist):
+        return [str(value) for value in getlist(name)]
+    value = response.headers.get(name)
+    return [value] if value else []
 
 
 def _json(response: requests.Response) -> Any:

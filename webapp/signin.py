@@ -18,6 +18,7 @@ import requests
 from flask import Request, session
 from werkzeug.wrappers import Response
 
+from . import challenges
 from .authorities import Authority, FlowName
 from .authorization import Admission
 from .discovery import AuthorityMetadata
@@ -25,6 +26,7 @@ from .errors import IdTokenRejected, NeedsSignIn, SignInFailure
 from .identity_seam import Auth
 from .pending_sign_in import PendingSignIns
 from .sessions import EncryptedSessions, current_session
+from .www_authenticate import UnusableClaims
 
 log = logging.getLogger(__name__)
 # msal recommends response_mode=form_post on every flow; identity's redirect view only takes GET (query).
@@ -91,14 +93,16 @@ class SignIn:
         next_path: str,
         scopes: list[str] | None = None,
         flow_name: FlowName = "signin",
+        claims_challenge: str | None = None,
+        remember: Mapping[str, Any] | None = None,
     ) -> str:
-        """Begin a sign-in (at the given B2C user flow's authority): keep it in a cookie on response; return the
-        authority URL to send the browser to."""
+        """Begin a sign-in (at the given B2C user flow's authority, asking for a claims challenge's claims): keep
+        it, with what to remember in the new session, in a cookie on response; return the authority URL."""
         state = secrets.token_urlsafe(32)
         chosen = self._flows[flow_name]
-        flow: dict[str, Any] = {FLOW_KEY: flow_name, NEXT_KEY: next_path}
+        flow: dict[str, Any] = {**(remember or {}), FLOW_KEY: flow_name, NEXT_KEY: next_path}
         with _authority_calls():
-            result = chosen.auth.working_in(flow).log_in(
+            result = chosen.auth.working_in(flow, claims_challenge).log_in(
                 scopes=scopes or self.scopes,
                 redirect_uri=self.redirect_uri,
                 state=state,
@@ -174,6 +178,8 @@ class SignIn:
             if B2C_USER_CANCELLED in description:
                 log.info("the user cancelled a B2C user flow")
                 return "/"
+        if (refused := challenges.refusal(args, flow, next_path)) is not None:  # blocked, or consent not granted
+            raise refused
         raise SignInFailure.from_result(403 if args.get("error") == "access_denied" else 400, dict(args))
 
     def _session_auth(self) -> Auth:
@@ -189,18 +195,31 @@ class SignIn:
             claims = self._session_auth().get_user()
         return claims if isinstance(claims, dict) else None
 
-    def access_token(self, scopes: list[str] | None = None) -> str:
-        """An access token, from the cache or by refresh; NeedsSignIn if neither works."""
+    def access_token(self, scopes: list[str] | None = None, claims_challenge: str | None = None) -> str:
+        """An access token, from the cache or by refresh (asking for a claims challenge's claims: the cached
+        access tokens are dropped first); NeedsSignIn, with the claims to ask for, if neither works."""
         if not current_session().signed_in:
             raise NeedsSignIn("not signed in")
+        auth = self._session_auth()
         with _authority_calls():
-            result = self._session_auth().get_token_for_user(scopes or self.scopes)
+            if claims_challenge:
+                auth = auth.working_in(session, claims_challenge)
+                auth.forget_access_tokens()
+            result = auth.get_token_for_user(scopes or self.scopes)
         if "access_token" in result:
             return str(result["access_token"])
         error = result.get("error")
+        if (policy := challenges.blocked(result)) is not None:  # AADSTS53003: no sign-in helps
+            raise policy
         if error in NEEDS_INTERACTION:
-            log.info("token for the user needs interaction: %s", error)
-            raise NeedsSignIn(error)
+            log.info("token for the user needs interaction: %s %s", error, result.get("suberror") or "")
+            try:  # Conditional Access says what the next sign-in must satisfy (e.g. MFA: basic_action)
+                claims = challenges.usable_claims(result.get("claims")) or claims_challenge
+            except UnusableClaims:
+                raise SignInFailure(
+                    502, "malformed_response", "The Microsoft identity platform asked for claims that are not usable."
+                ) from None
+            raise NeedsSignIn(error, claims=claims)
         if not error:  # e.g. B2C, which issues access tokens only for an API's scopes, never for OpenID's alone
             raise SignInFailure(
                 502, "no_access_token", f"The authority issued no access token for the scopes {scopes or self.scopes}."

@@ -2,6 +2,7 @@
 it fails here, loudly, instead of in a user's sign-in."""
 
 import inspect
+import json
 from importlib.metadata import version
 
 import identity.web
@@ -44,3 +45,25 @@ def test_identity_keeps_the_user_and_the_cache_in_the_mapping_it_is_given():
 def test_msal_takes_our_http_client_and_cache():
     parameters = inspect.signature(msal.ConfidentialClientApplication.__init__).parameters
     assert {"http_client", "token_cache", "http_cache", "instance_discovery", "oidc_authority"} <= set(parameters)
+
+
+def test_identity_calls_the_two_msal_methods_the_seam_gives_a_claims_challenge_and_passes_none_itself():
+    # identity_seam._ClaimsChallenged adds claims_challenge= to these calls with setdefault: identity passing its
+    # own (even None) would silently drop ours.
+    assert "initiate_auth_code_flow(" in inspect.getsource(identity.web.Auth.log_in)
+    assert "acquire_token_silent_with_error(" in inspect.getsource(identity.web.Auth._get_token_for_user)
+    assert "claims_challenge" not in inspect.getsource(identity.web.Auth)
+    for method in (
+        msal.ClientApplication.initiate_auth_code_flow,
+        msal.ClientApplication.acquire_token_silent_with_error,
+    ):
+        assert "claims_challenge" in inspect.signature(method).parameters
+    assert "client_capabilities" in inspect.signature(msal.ClientApplication.__init__).parameters
+
+
+def test_msal_merges_cp1_into_the_claims_challenge_json():
+    # msal json.loads the challenge when capabilities are set: it must be the decoded JSON, never base64.
+    merged = msal.application._merge_claims_challenge_and_capabilities(
+        ["cp1"], '{"access_token":{"nbf":{"value":"1"}}}'
+    )
+    assert json.loads(merged) == {"access_token": {"nbf": {"value": "1"}, "xms_cc": {"values": ["cp1"]}}}
