@@ -117,6 +117,7 @@ def test_an_overage_is_resolved_once_through_graph_and_kept_with_the_session(sit
     browser.get("/call_api")
     asked = mock_authority.state.requests_to("graph_transitive_member_of")
     assert len(asked) == 1 and asked[0].status == 200, "once per sign-in, not per page"
+    assert mock_authority.state.token_redemptions()["refresh_token"] == 0, "the sign-in's token had User.Read"
 
 
 def test_an_overage_without_the_allowed_group_is_refused(site, mock_authority):
