@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, current_app, render_template
 
 from .errors import SignInFailure
+from .session_store import StoreUnavailable
 from .www_authenticate import MAX_CLAIMS_CHARS, UnusableClaims
 
 MAX_ROUNDS = 2
@@ -205,6 +206,9 @@ def _admin_consent() -> dict[str, Any]:
     entra = extension()
     if entra.authority.kind != "entra":
         return {"admin_consent_url": None}
-    user = entra.user() or {}
+    try:  # an error page must render: the tenant is only a convenience in the URL
+        user = entra.user() or {}
+    except (SignInFailure, StoreUnavailable):
+        user = {}
     tid = user.get("tid") if isinstance(user.get("tid"), str) else None
     return {"admin_consent_url": admin_consent_url(entra.settings.authority, tid, entra.settings.client_id)}

@@ -182,7 +182,7 @@ class EntraSignIn:
                 data = self.graph.get(url, token)
             except challenges.ClaimsChallenge as again:
                 raise NeedsSignIn("insufficient_claims", claims=again.claims) from None
-        challenges.page_answered(current_session(), request.path)
+        challenges.page_answered(current_session(), safe_next(request.full_path.rstrip("?")))
         return data
 
     def redirect_to_sign_in(

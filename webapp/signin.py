@@ -111,7 +111,13 @@ class SignIn:
             )
         if "error" in result:
             raise SignInFailure.from_result(502, result)
-        self.pending.save(request, response, state, flow)
+        try:
+            self.pending.save(request, response, state, flow)
+        except ValueError:  # the cookie limit: only claims from the authority or a resource make a flow this big
+            log.warning("a sign-in too large for its cookie (claims of %d characters)", len(claims_challenge or ""))
+            raise SignInFailure(
+                502, "malformed_response", "The claims Microsoft asked for are too large for this site to request."
+            ) from None
         return str(result["auth_uri"])
 
     def finish(self, request: Request, forget: Any) -> str | StartFlow:

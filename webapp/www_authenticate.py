@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 MAX_HEADER_CHARS = 16_384  # all WWW-Authenticate values together; Graph's are a few hundred characters
 # The decoded claims travel in the sealed pending sign-in cookie (twice: as msal's flow field and in the
-# authorize URL), which must stay under 4 KB; Entra's claims requests are a few hundred bytes.
-MAX_CLAIMS_CHARS = 1_000
+# authorize URL), which must stay under 4 KB; Entra's claims requests are tens to a few hundred bytes (nbf,
+# acrs, capolids with a few policy ids).
+MAX_CLAIMS_CHARS = 600
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")

@@ -9,18 +9,20 @@ retry once), .../app-resilience-continuous-access-evaluation (CAE for cp1 client
 
 import base64
 import json
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.support.browser import is_signed_in
 from tests.support.html import Page
+from webapp.www_authenticate import MAX_CLAIMS_CHARS
 
 CLAIMS = {"access_token": {"nbf": {"essential": True, "value": "1604106651"}}}
 
 
 def _challenge_header(claims=CLAIMS, encoded=None):
-    encoded = encoded or base64.b64encode(json.dumps(claims).encode()).decode()
+    encoded = encoded or base64.b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode()
     return (
         'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
         f'error="insufficient_claims", claims="{encoded}"'
@@ -141,3 +143,45 @@ def test_an_unusable_claims_challenge_is_a_502_page_not_a_loop(signed_in, mock_a
     response = signed_in.visit("/call_api")
     assert response.status_code == 502, response.text[:500]
     assert "InvalidChallenge" in response.text and "You are still signed in" in response.text
+
+
+def _padded_to(size, claims):
+    text = json.dumps(claims, separators=(",", ":"))
+    claims["access_token"]["pad"] = "p" * (size - len(text) - len(',"pad":""'))
+    assert len(json.dumps(claims, separators=(",", ":"))) == size
+    return claims
+
+
+def _interactive_challenge(mock, claims):
+    mock.state.advance_clock(10)
+    mock.state.revoke_user_sessions(_first_user(mock).oid)  # no silent answer: the claims go to authorize
+    _enqueue_graph_challenge(mock, header=_challenge_header(claims=claims))
+
+
+def test_the_largest_claims_challenge_accepted_fits_the_pending_sign_in(signed_in, mock_authority):
+    # The claims ride in the sealed pending sign-in cookie (twice: msal's flow and the authorize URL). Policy ids
+    # as Entra sends them (GUIDs), at the size limit.
+    policies = [str(uuid.uuid4()) for _ in range(12)]
+    big = _padded_to(MAX_CLAIMS_CHARS, {"access_token": {"capolids": {"essential": True, "values": policies}}})
+    _interactive_challenge(mock_authority, big)
+    response = signed_in.visit("/call_api")
+    assert response.status_code == 302, response.text[:500]
+    assert _authorize_claims(response.headers["Location"])["access_token"]["capolids"]["values"] == policies
+
+
+def test_claims_too_large_for_the_pending_sign_in_are_a_502_page(signed_in, mock_authority):
+    # Within the size limit, but punctuation that the authorize URL escapes three times over.
+    nested = _padded_to(MAX_CLAIMS_CHARS, {"access_token": {"n": [[[]]] * 50}})
+    nested["access_token"]["pad"] = "%" * len(nested["access_token"]["pad"])
+    _interactive_challenge(mock_authority, nested)
+    response = signed_in.visit("/call_api")
+    assert response.status_code == 502 and "too large for this site to request" in response.text, response.text[:500]
+
+
+def test_unusable_claims_from_the_token_endpoint_are_a_502_page(browser, mock_authority):
+    mock_authority.state.configure(access_token_lifetime=200)
+    browser.sign_in()
+    body = {"error": "invalid_grant", "suberror": "basic_action", "error_codes": [50076], "claims": "{not json"}
+    mock_authority.state.enqueue_fault("token", "body", status=400, body=body)
+    response = browser.visit("/call_api")
+    assert response.status_code == 502 and "malformed_response" in response.text, response.text[:500]
