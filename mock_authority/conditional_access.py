@@ -70,8 +70,13 @@ def _session_sid(user_oid: str, cookie: str | None) -> str | None:
 
 
 def _mfa_done(sid: str | None) -> bool:
-    facts = current_state().policies.sign_in_of(sid) if sid else None
-    return facts is not None and facts.mfa
+    """The session's sign-in used MFA, and its sessions were not revoked since."""
+    policies = current_state().policies
+    facts = policies.sign_in_of(sid) if sid else None
+    if facts is None or not facts.mfa:
+        return False
+    revoked = policies.revoked_at(facts.user_oid)
+    return revoked is None or facts.authenticated_at >= revoked
 
 
 def check_silent(user_oid: str, cookie: str | None, target: tuple[str, str | None]) -> None:

@@ -15,8 +15,9 @@ from .runtime import current_state
 
 bp = Blueprint("graph_directory", __name__)
 
-# Delegated permissions that read the caller's own memberships (User.Read is the least privileged; a basic profile,
-# User.ReadBasic.All, is not enough).
+# Delegated permissions that read the caller's own memberships (user-list-transitivememberof: User.Read is the least
+# privileged; Directory.Read.All, Group.Read.All, GroupMember.Read.All, User.Read.All also do; a basic profile,
+# User.ReadBasic.All, does not).
 MEMBERSHIP_SCOPES = (ME_SCOPES - {"User.ReadBasic.All"}) | {"GroupMember.Read.All", "Group.Read.All"}
 # /me/manager needs more than User.Read: User.Read.All is the least privileged.
 MANAGER_SCOPES = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})

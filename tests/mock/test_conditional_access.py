@@ -173,3 +173,16 @@ def test_control_routes_mirror_the_python_api(mock, oauth):
     assert oauth.session.post(f"{base}/block", json={"blocked": True}).status_code == 200
     assert oauth.refresh(tokens["refresh_token"]).json()["error_codes"] == [53003]
     assert oauth.session.post(f"{base}/block", json={"blocked": "yes"}).status_code == 400
+
+
+def test_after_a_revocation_the_next_sign_in_asks_for_mfa_again(mock, oauth):
+    user = mock.state.users[0]
+    mock.state.require_mfa(user.oid)
+    _, challenge = oauth.new_pkce()
+    assert (
+        approve_mfa(oauth, oauth.pick(oauth.authorize(oauth.authorize_params(challenge)), user.oid)).status_code == 302
+    )
+    mock.state.advance_clock(5)
+    mock.state.revoke_user_sessions(user.oid)
+    page = oauth.pick(oauth.authorize(oauth.authorize_params(challenge)), user.oid)
+    assert 'id="mfa"' in page.text, "a revoked session's MFA does not carry over to the next sign-in"
