@@ -39,8 +39,11 @@ def serve(host="127.0.0.1", port=5000, env_file=".env", overrides=None):
 def _mock_authority(app_url):
     from mock_authority import MockConfig, run_in_thread
 
+    # The site root is registered too: Entra sends the user back after sign-out only to a registered URI.
     config = MockConfig(
-        client_id=str(uuid.uuid4()), client_secret=secrets.token_urlsafe(32), redirect_uris=(f"{app_url}/getAToken",)
+        client_id=str(uuid.uuid4()),
+        client_secret=secrets.token_urlsafe(32),
+        redirect_uris=(f"{app_url}/getAToken", f"{app_url}/"),
     )
     with run_in_thread(config) as mock:
         yield (

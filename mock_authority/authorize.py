@@ -1,12 +1,15 @@
-"""The authorize endpoint: request validation, who may sign in where (tenants.py), the account picker (and its
-Cancel), prompt=none, codes; and B2C's user-flow pages (forgot password, profile editing, password reset)."""
+"""The authorize endpoint: request validation (scopes.py), who may sign in where (tenants.py), the account picker
+(and its Cancel), the consent page or "Need admin approval" (consent.py), prompt=none, codes; and B2C's user-flow
+pages (forgot password, profile editing, password reset)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from flask import Blueprint, g, make_response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import b2c, tokens
+from . import b2c, scopes, tokens
 from .conditional_access import check_authorize_claims, check_silent, interactive_step, note_sign_in
 from .errors import EntraError, with_query
 from .models import AuthCode, Client, PendingAuthorization
@@ -21,6 +24,12 @@ SSO_COOKIE = "MOCK_ESTSAUTH"
 PROMPTS = frozenset({"login", "none", "consent", "select_account", "create"})
 PENDING_LIFETIME = 900  # seconds a picker page (ctx) stays usable
 CANCEL = ("access_denied", 65004, "User declined to consent to access the app.")
+CONSENT_REQUIRED = (
+    "consent_required",
+    65001,
+    "The user or administrator has not consented to use the application. Send an interactive authorization "
+    "request for this user and resource.",
+)
 DEFAULT_HEADING = "Pick an account"
 HEADINGS = {"profileediting": "Edit your profile", "passwordreset": "Reset your password"}
 
@@ -69,10 +78,13 @@ def redirect_target() -> tuple[str, str | None]:
     return g.authorize_target
 
 
-def _issue_code_redirect(pending: PendingAuthorization, user_oid: str) -> BaseResponse:
-    """Sign the account into the mock's browser session for this app, and send the app a code."""
+def _issue_code_redirect(pending: PendingAuthorization, user_oid: str, interactive: bool = True) -> BaseResponse:
+    """Sign the account into the mock's browser session for this app (an interactive sign-in renews its
+    authentication time), and send the app a code."""
     state = current_state()
-    cookie, account = state.sessions.sign_in(request.cookies.get(SSO_COOKIE), user_oid, pending.client_id)
+    cookie, account = state.sessions.sign_in(
+        request.cookies.get(SSO_COOKIE), user_oid, pending.client_id, state.now() if interactive else None
+    )
     note_sign_in(account.sid, user_oid)
     code = state.grants.add_code(
         AuthCode(
@@ -86,6 +98,7 @@ def _issue_code_redirect(pending: PendingAuthorization, user_oid: str) -> BaseRe
             expires_at=state.now() + state.setting("code_lifetime"),
             tenant=pending.tenant,
             policy=pending.policy,
+            auth_time=int(account.authenticated_at) if pending.max_age is not None else None,
         )
     )
     params = {
@@ -143,9 +156,14 @@ def _validated_request(tenant: str, policy: str | None) -> tuple[PendingAuthoriz
         )
     if args.get("response_mode", "query") != "query":
         raise invalid(900144, f"The mock supports only response_mode=query, not '{args.get('response_mode')}'.")
-    scopes = tokens.split_scopes(args.get("scope"))
-    if "openid" not in scopes:
+    requested = tokens.split_scopes(args.get("scope"))
+    if "openid" not in requested:
         raise invalid(900144, "The request body must contain the following parameter: 'scope' including 'openid'.")
+    if policy is None:
+        try:
+            scopes.parse(requested)
+        except EntraError as refused:
+            raise invalid(refused.code, refused.text, refused.error) from None
     check_authorize_claims((redirect_uri, state_param))
     challenge, method = args.get("code_challenge"), args.get("code_challenge_method")
     if not challenge or method != "S256":
@@ -160,7 +178,7 @@ def _validated_request(tenant: str, policy: str | None) -> tuple[PendingAuthoriz
     pending = PendingAuthorization(
         client_id=args["client_id"],
         redirect_uri=redirect_uri,
-        scopes=tuple(scopes),
+        scopes=tuple(requested),
         state=state_param,
         nonce=args.get("nonce"),
         code_challenge=challenge,
@@ -169,6 +187,8 @@ def _validated_request(tenant: str, policy: str | None) -> tuple[PendingAuthoriz
         tenant=tenant,
         expires_at=current_state().now() + PENDING_LIFETIME,
         policy=policy,
+        prompt=prompt,
+        max_age=int(args["max_age"]) if args.get("max_age") is not None else None,
     )
     return pending, prompt
 
@@ -205,7 +225,10 @@ def authorize(tenant: str, policy: str | None = None) -> BaseResponse:
     """Validate an authorization request and show the account picker (or answer prompt=none)."""
     pending, prompt = _validated_request(tenant, policy)
     if prompt == "none":
-        return _issue_code_redirect(pending, _silent_account(pending).oid)
+        user = _silent_account(pending)
+        if _missing_consent(pending, user):
+            raise EntraError(*CONSENT_REQUIRED, redirect=(pending.redirect_uri, pending.state))
+        return _issue_code_redirect(pending, user.oid, interactive=False)
     state = current_state()
     ctx = state.grants.add_pending(pending)
     users = _users_for(pending)
@@ -226,6 +249,52 @@ def authorize(tenant: str, policy: str | None = None) -> BaseResponse:
         heading=HEADINGS.get(flow.kind, DEFAULT_HEADING) if flow else DEFAULT_HEADING,
     )
     return make_response(html, 200)
+
+
+def _missing_consent(pending: PendingAuthorization, user: DemoUser) -> tuple[str, ...]:
+    """The requested permissions this user's app holds no grant for (all of them with prompt=consent, except
+    those an admin granted); B2C's user flows have no consent here."""
+    if pending.policy is not None:
+        return ()
+    state = current_state()
+    wanted = scopes.parse(pending.scopes)
+    tenant = user.home_tenant(state.config.tenant_id)
+    if pending.prompt == "consent":
+        granted = state.consents.granted_by_admin(tenant, pending.client_id)
+    else:
+        granted = state.consents.granted(tenant, user.oid, pending.client_id)
+    return tuple(p for p in (*wanted.oidc, *wanted.permissions) if p not in granted)
+
+
+def _consent_page(pending: PendingAuthorization, user: DemoUser, missing: tuple[str, ...]) -> BaseResponse:
+    """Ask the user to consent (Accept/Cancel); or, when an admin must grant some of it, "Need admin approval",
+    whose only way on is back to the app without consent."""
+    state = current_state()
+    ctx = state.grants.add_pending(dataclasses.replace(pending, consent_for=user.oid))
+    html = render_template(
+        "consent.html",
+        ctx=ctx,
+        client_id=pending.client_id,
+        user=user,
+        permissions=missing,
+        admin_only=scopes.admin_only(missing),
+        action=request.path,
+    )
+    return make_response(html, 200)
+
+
+def _consent_decision(pending: PendingAuthorization) -> BaseResponse:
+    """The consent page's post: Accept records the user's grant and signs in; Cancel, or leaving the admin
+    approval page, goes back to the app with access_denied (AADSTS65004, error_subcode=cancel)."""
+    state = current_state()
+    user = state.find_user(pending.consent_for or "")
+    if user is None:
+        raise _page_error(50034, "The user account does not exist in the directory.")
+    missing = _missing_consent(pending, user)
+    if request.form.get("accept") and not scopes.admin_only(missing):
+        state.consents.grant_user(user.home_tenant(state.config.tenant_id), user.oid, pending.client_id, missing)
+        return _issue_code_redirect(pending, user.oid)
+    raise EntraError(*CANCEL, redirect=(pending.redirect_uri, pending.state), subcode="cancel")
 
 
 def _users_for(pending: PendingAuthorization) -> list[DemoUser]:
@@ -264,6 +333,8 @@ def authorize_pick(tenant: str, policy: str | None = None) -> BaseResponse:
             "Go back to the application and sign in again.",
         )
     g.client_id = pending.client_id
+    if pending.consent_for is not None:
+        return _consent_decision(pending)
     flow = b2c.user_flow(pending.policy) if pending.policy else None
     if request.form.get("cancel"):
         if flow is not None:
@@ -280,4 +351,7 @@ def authorize_pick(tenant: str, policy: str | None = None) -> BaseResponse:
     new_name = (request.form.get("display_name") or "").strip()
     if flow is not None and flow.kind == "profileediting" and new_name:
         user = state.update_user(user.oid, name=new_name)
+    missing = _missing_consent(pending, user)
+    if missing:
+        return _consent_page(pending, user, missing)
     return _issue_code_redirect(pending, user.oid)

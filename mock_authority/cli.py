@@ -9,7 +9,7 @@ import sys
 import threading
 
 from .b2c import PASSWORD_RESET, PROFILE_EDITING, SIGN_UP_SIGN_IN
-from .config import DEFAULT_REDIRECT_URI, MockConfig
+from .config import MockConfig
 from .server import MockAuthority
 from .shapes import SHAPES
 from .tenants import SIGN_IN_AUDIENCES
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="redirect_uris",
         action="append",
         metavar="URI",
-        help=f"registered redirect URI, repeatable (default: {DEFAULT_REDIRECT_URI})",
+        help=f"registered redirect URI, repeatable (default: {' '.join(MockConfig.redirect_uris)})",
     )
     parser.add_argument(
         "--frontchannel-logout-uri",
@@ -97,13 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SIGN_IN_AUDIENCES,
         help="the configured app's signInAudience (default: the shape's)",
     )
+    parser.add_argument(
+        "--admin-consent",
+        dest="admin_consented_scopes",
+        metavar="PERMISSIONS",
+        default=" ".join(defaults.admin_consented_scopes),
+        help="Graph permissions an admin consented to for the configured app in every tenant (space-separated)",
+    )
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     """Turn parsed options into a MockConfig."""
     values = dict(vars(args))
-    values["redirect_uris"] = tuple(values["redirect_uris"] or (DEFAULT_REDIRECT_URI,))
+    values["redirect_uris"] = tuple(values["redirect_uris"] or MockConfig.redirect_uris)
+    values["admin_consented_scopes"] = tuple(values["admin_consented_scopes"].split())
     if values["users"]:
         with open(values["users"], encoding="utf-8") as handle:
             values["users"] = tuple(make_user(**entry) for entry in json.load(handle))

@@ -13,6 +13,11 @@ from .tenants import SIGN_IN_AUDIENCES, default_tenant_domain
 from .users import DemoUser, personal_seed_users, seed_users
 
 DEFAULT_REDIRECT_URI = "http://localhost:5000/getAToken"
+# The app's site root, where it sends users after sign-out: Entra redirects there only if it is registered too.
+DEFAULT_POST_LOGOUT_URI = "http://localhost:5000/"
+# What an admin consented to for the configured app in every tenant, so `make run`'s demo users and the tests'
+# default SCOPE sign in without a consent page (apps registered at run time start with no consent).
+DEFAULT_ADMIN_CONSENT = ("User.Read", "User.ReadBasic.All", "openid", "profile", "email", "offline_access")
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,7 @@ class MockConfig:
 
     client_id: str | None = None
     client_secret: str | None = None
-    redirect_uris: tuple[str, ...] = (DEFAULT_REDIRECT_URI,)
+    redirect_uris: tuple[str, ...] = (DEFAULT_REDIRECT_URI, DEFAULT_POST_LOGOUT_URI)
     frontchannel_logout_uri: str | None = None  # the app's front-channel logout URL, loaded at sign-out
     tenant_id: str | None = None
     host: str = "localhost"
@@ -38,6 +43,7 @@ class MockConfig:
     shape: str = DEFAULT_SHAPE  # shapes.SHAPES: which authority the app is given (host, audience, seed users)
     tenant_domain: str | None = None  # the tenant's domain name (default: <sub>.onmicrosoft.com on CIAM, else fake)
     sign_in_audience: str | None = None  # the configured app's signInAudience (default: the shape's)
+    admin_consented_scopes: tuple[str, ...] = DEFAULT_ADMIN_CONSENT  # Graph permissions, for the configured app
 
     def resolved(self) -> ResolvedConfig:
         """Fill in generated tenant/client ids, secret and demo users (never real values)."""

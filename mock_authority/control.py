@@ -334,3 +334,39 @@ def user_memberships(oid: str) -> tuple[Response, int]:
             "manager": state.memberships.manager_of(user.oid),
         }
     ), 200
+
+
+# -- consent (consent.py) ----------------------------------------------------------------------------------
+
+
+@bp.post("/clients/<client_id>/admin-consent")
+def grant_admin_consent(client_id: str) -> tuple[Response, int]:
+    """An admin consents for a tenant's users: {"scopes": "User.Read.All ...", "tenant_id"?} (no tenant: every
+    tenant); answers with the permissions granted, canonical."""
+    body = _body()
+    try:
+        granted = current_state().grant_admin_consent(client_id, body["scopes"], body.get("tenant_id"))
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({"client_id": client_id, "tenant_id": body.get("tenant_id"), "granted": sorted(granted)}), 201
+
+
+@bp.post("/clients/<client_id>/user-consent")
+def grant_user_consent(client_id: str) -> tuple[Response, int]:
+    """A user consents for themself: {"user": oid or UPN, "scopes": "..."}; answers with the permissions granted."""
+    body = _body()
+    try:
+        granted = current_state().grant_user_consent(str(body["user"]), client_id, body["scopes"])
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return jsonify({"client_id": client_id, "user": body["user"], "granted": sorted(granted)}), 201
+
+
+@bp.get("/clients/<client_id>/consent")
+def list_consent(client_id: str) -> Response | tuple[Response, int]:
+    """?user=oid or UPN: the Graph permissions the app holds for that user (theirs and their tenant admin's)."""
+    try:
+        granted = current_state().granted_permissions(request.args.get("user", ""), client_id)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return jsonify({"client_id": client_id, "user": request.args.get("user"), "granted": sorted(granted)})

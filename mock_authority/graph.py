@@ -89,9 +89,10 @@ def _authorize(allowed: frozenset[str]) -> tokens.Claims:
         key = next((k for k in state.published_keys() if k.kid == header.get("kid")), None)
         if key is None:
             raise GraphError(401, message="Access token validation failure. Unknown signing key.")
-        # Lifetimes are checked below against the injected clock, not PyJWT's wall clock.
+        # Lifetimes are checked below against the injected clock, not PyJWT's wall clock. The token was signed
+        # with its header nonce hashed (tokens.sign_graph_token): Graph alone verifies it, hashing it back.
         claims = jwt.decode(
-            token,
+            tokens.graph_signing_input(token),
             key.public_key,
             algorithms=["RS256"],
             options={
@@ -102,7 +103,7 @@ def _authorize(allowed: frozenset[str]) -> tokens.Claims:
                 "verify_iss": False,
             },
         )
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError):
         raise GraphError(401, message="IDX14100: JWT is not well formed or its signature is invalid.") from None
     if claims.get("aud") not in GRAPH_AUDIENCES:
         raise GraphError(401, message="Access token validation failure. Invalid audience.")

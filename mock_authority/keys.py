@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 
@@ -59,6 +59,10 @@ class SigningKey:
             "x5c": [base64.b64encode(self.cert_der).decode("ascii")],
             "issuer": issuer,
         }
+
+    def sign_bytes(self, signing_input: bytes) -> bytes:
+        """An RS256 signature over a JWS signing input (for tokens whose header is not what was signed)."""
+        return self.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
 
     def sign(self, claims: dict[str, Any], extra_headers: dict[str, str] | None = None) -> str:
         """Sign claims as an RS256 JWT with typ and kid headers."""

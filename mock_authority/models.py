@@ -63,6 +63,9 @@ class PendingAuthorization:
     tenant: str
     expires_at: float
     policy: str | None = None  # the B2C user flow of the authority path, as spelled there
+    prompt: str | None = None
+    max_age: int | None = None  # seconds: the ID token then carries auth_time
+    consent_for: str | None = None  # the account picked, once its consent page is shown
 
 
 @dataclass
@@ -79,6 +82,7 @@ class AuthCode:
     expires_at: float
     tenant: str = ""  # the authority path's tenant segment it was issued at (redeemed only there: AADSTS700005)
     policy: str | None = None  # the B2C user flow that issued it
+    auth_time: int | None = None  # when the user last authenticated, if max_age asked for it
     redeemed: bool = False
 
 

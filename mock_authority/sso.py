@@ -17,6 +17,7 @@ class SignedInAccount:
     user_oid: str
     sid: str
     client_ids: list[str] = field(default_factory=list)
+    authenticated_at: float = 0.0  # when the user last entered credentials here (the ID token's auth_time)
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,13 @@ class BrowserSessions:
         self._sessions: dict[str, dict[str, SignedInAccount]] = {}
         self._end_sessions: list[EndSession] = []
 
-    def sign_in(self, cookie: str | None, user_oid: str, client_id: str) -> tuple[str, SignedInAccount]:
+    def sign_in(
+        self, cookie: str | None, user_oid: str, client_id: str, authenticated_at: float | None = None
+    ) -> tuple[str, SignedInAccount]:
         """Sign an account into the session behind a cookie (a new session if unknown); note the app.
 
-        An account already signed in there keeps its sid, as at Entra. Returns (cookie, account copy)."""
+        An account already signed in there keeps its sid, as at Entra; authenticated_at (an interactive
+        sign-in's time) replaces its authentication time. Returns (cookie, account copy)."""
         with self._lock:
             if not cookie or cookie not in self._sessions:
                 cookie = secrets.token_urlsafe(32)
@@ -61,6 +65,8 @@ class BrowserSessions:
             accounts = self._sessions[cookie]
             account = accounts.pop(user_oid, None) or SignedInAccount(user_oid, str(uuid.uuid4()))
             accounts[user_oid] = account  # most recent last
+            if authenticated_at is not None:
+                account.authenticated_at = authenticated_at
             if client_id not in account.client_ids:
                 account.client_ids.append(client_id)
             return cookie, dataclasses.replace(account, client_ids=list(account.client_ids))

@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from . import scopes
 from .config import MockConfig, ResolvedConfig
+from .consent import ConsentGrants
 from .credentials import (
     TOKEN_EXCHANGE_AUDIENCE,
     WORKLOAD_ISSUER_PATH,
@@ -23,6 +25,7 @@ from .credentials import (
     new_identity_header,
     workload_token_claims,
 )
+from .errors import EntraError
 from .faults import FAULT_KINDS, DripProgress, Fault, make_fault
 from .grants import SignInGrants
 from .keys import SigningKey
@@ -95,6 +98,9 @@ class MockState:
             self.grants = SignInGrants(self.now)  # pending authorize requests, codes, refresh tokens
             self.policies = SignInPolicies()  # Conditional Access and revocations (conditional_access.py)
             self.memberships = seed_demo(self.config.tenant_id, self._users, self.config.client_id)
+            self.consents = ConsentGrants()
+            configured = self._permissions(self.config.admin_consented_scopes)
+            self.consents.grant_admin(None, self.config.client_id, configured)
             self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
             self._requests: list[RequestRecord] = []
             self._connections: collections.Counter[str] = collections.Counter()
@@ -329,6 +335,45 @@ class MockState:
             if self._rogue_key is None:
                 self._rogue_key = SigningKey()
             return self._rogue_key
+
+    # -- consent (consent.py) ----------------------------------------------
+
+    @staticmethod
+    def _permissions(requested: str | Iterable[str]) -> frozenset[str]:
+        """Graph permissions (short or full-URI names, any case) as canonical names; ValueError if unknown."""
+        values = requested.split() if isinstance(requested, str) else list(requested)
+        try:
+            parsed = scopes.parse(values)
+        except EntraError as exc:  # the same scopes would be refused at authorize
+            raise ValueError(str(exc)) from None
+        if parsed.default:
+            raise ValueError("consent names permissions, not .default")
+        return parsed.requested
+
+    def grant_admin_consent(
+        self, client_id: str, permissions: str | Iterable[str], tenant_id: str | None = None
+    ) -> frozenset[str]:
+        """An admin consents for every user of a tenant (None: of every tenant); returns the permissions granted."""
+        granted = self._permissions(permissions)
+        self.consents.grant_admin(tenant_id, self._known_client(client_id), granted)
+        return granted
+
+    def grant_user_consent(self, user: str, client_id: str, permissions: str | Iterable[str]) -> frozenset[str]:
+        """A user (oid or UPN) consents for themself, in their home tenant; returns the permissions granted."""
+        found = self.find_user(user)
+        if found is None:
+            raise ValueError(f"no user {user}")
+        granted = self._permissions(permissions)
+        tenant = found.home_tenant(self.config.tenant_id)
+        self.consents.grant_user(tenant, found.oid, self._known_client(client_id), granted)
+        return granted
+
+    def granted_permissions(self, user: str, client_id: str) -> frozenset[str]:
+        """Graph permissions the app holds for a user (theirs and their tenant's admin grants)."""
+        found = self.find_user(user)
+        if found is None:
+            raise ValueError(f"no user {user}")
+        return self.consents.granted(found.home_tenant(self.config.tenant_id), found.oid, client_id)
 
     # -- credentials other than a secret (credentials.py) ------------------
 

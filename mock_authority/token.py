@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from flask import Blueprint, Response, g, request
 from werkzeug.datastructures import MultiDict
 
-from . import b2c, tokens
+from . import b2c, scopes, tokens
 from .client_auth import authenticate_client
 from .client_credentials_grant import redeem_client_credentials
 from .conditional_access import check_code, check_refresh, session_claims
@@ -47,7 +47,14 @@ def _pkce_s256(verifier: str) -> str:
 
 
 def _id_token(
-    *, client_id: str, tenant_id: str, user: DemoUser, nonce: str | None, sid: str, scopes: Sequence[str]
+    *,
+    client_id: str,
+    tenant_id: str,
+    user: DemoUser,
+    nonce: str | None,
+    sid: str,
+    requested: Sequence[str],
+    auth_time: int | None,
 ) -> str | None:
     """The ID token, with the defect a queued id_token_* fault asks for (None: left out)."""
     state = current_state()
@@ -65,8 +72,10 @@ def _id_token(
         user=user,
         nonce=nonce,
         sid=sid,
-        scopes=scopes,
+        scopes=requested,
     )
+    if auth_time is not None:  # max_age was sent: msal then requires auth_time (OIDC Core section 3.1.2.1)
+        claims["auth_time"] = auth_time
     client = state.clients.get(client_id)
     claims |= id_token_claims(
         state.memberships,
@@ -91,8 +100,12 @@ def _token_success(
     requested_scopes: Sequence[str],
     nonce: str | None,
     want_client_info: bool,
+    uri_form: bool = False,
+    auth_time: int | None = None,
 ) -> Response:
-    """The token response: access token (v1 shape), optional refresh token and ID token, client_info."""
+    """The token response: access token (v1 shape), optional refresh token and ID token, client_info.
+
+    resources: the granted Graph permissions (canonical names; B2C: its scopes as sent)."""
     state = current_state()
     user = state.find_user(user_oid)
     if user is None:
@@ -113,8 +126,9 @@ def _token_success(
     at_lifetime = settings["access_token_lifetime"]
     # A user of another tenant signing in through common/organizations gets tokens from that tenant.
     tenant_id = user.home_tenant(state.config.tenant_id)
-    scp = " ".join((*(tokens.short_scope(s) for s in resources), "profile", "openid", "email"))
-    access_token = state.keys.sign(
+    scp = " ".join((*resources, "profile", "openid", "email"))
+    access_token = tokens.sign_graph_token(
+        state.keys,
         tokens.access_token_claims(
             now=now,
             lifetime=at_lifetime,
@@ -129,7 +143,7 @@ def _token_success(
     )
     body: dict[str, object] = {
         "token_type": "Bearer",
-        "scope": tokens.granted_scope_string(resources),
+        "scope": scopes.response_scope(resources, uri_form),
         "expires_in": int(at_lifetime),
         "ext_expires_in": int(at_lifetime),
         "access_token": access_token,
@@ -147,7 +161,13 @@ def _token_success(
         )
     if "openid" in lowered:
         id_token = _id_token(
-            client_id=client_id, tenant_id=tenant_id, user=user, nonce=nonce, sid=sid, scopes=requested_scopes
+            client_id=client_id,
+            tenant_id=tenant_id,
+            user=user,
+            nonce=nonce,
+            sid=sid,
+            requested=requested_scopes,
+            auth_time=auth_time,
         )
         if id_token is not None:
             body["id_token"] = id_token
@@ -235,6 +255,35 @@ def _check_issued_here(code: AuthCode) -> None:
         raise _invalid_grant(700005, OTHER_TENANT)
 
 
+def _consent_required(client_id: str, missing: Sequence[str]) -> EntraError:
+    return _invalid_grant(
+        65001,
+        f"The user or administrator has not consented to use the application with ID '{client_id}'. Send an "
+        f"interactive authorization request for this user and resource (missing: {' '.join(missing)}).",
+        suberror="consent_required",
+    )
+
+
+def _granted(
+    requested: Sequence[str], client_id: str, user_oid: str, otherwise: tuple[str, ...]
+) -> tuple[tuple[str, ...], bool]:
+    """(Graph permissions the token carries, whether the request used full URIs): those requested, each of them
+    consented (else AADSTS65001, suberror consent_required); every consented one for .default; `otherwise` when
+    only OpenID scopes are asked for (msal's silent refresh). Never more than is consented."""
+    state = current_state()
+    wanted = scopes.parse(requested)
+    user = state.find_user(user_oid)
+    if user is None:
+        raise _invalid_grant(50034, "The user account does not exist in the directory.")
+    granted = state.consents.granted(user.home_tenant(state.config.tenant_id), user.oid, client_id)
+    if wanted.default:
+        return scopes.resource_permissions(granted), wanted.uri_form
+    missing = [p for p in wanted.permissions if p not in granted]
+    if missing:
+        raise _consent_required(client_id, missing)
+    return wanted.permissions or tuple(p for p in otherwise if p in granted), wanted.uri_form
+
+
 def _redeem_code(form: Form, client: Client) -> Response:
     state = current_state()
     value = form.get("code")
@@ -265,14 +314,22 @@ def _redeem_code(form: Form, client: Client) -> Response:
             501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request."
         )
     requested = tokens.split_scopes(form.get("scope")) or list(code.scopes)
+    if g.get("user_flow") is not None:
+        resources, uri_form = tokens.resource_scopes(requested) or tokens.resource_scopes(code.scopes), False
+    else:
+        resources, uri_form = _granted(
+            requested, client.client_id, code.user_oid, scopes.parse(code.scopes).permissions
+        )
     return _token_success(
         client_id=client.client_id,
         user_oid=code.user_oid,
         sid=code.sid,
-        resources=tokens.resource_scopes(requested) or tokens.resource_scopes(code.scopes),
+        resources=resources,
         requested_scopes=requested,
         nonce=code.nonce,
         want_client_info=form.get("client_info") == "1",
+        uri_form=uri_form,
+        auth_time=code.auth_time,
     )
 
 
@@ -288,17 +345,16 @@ def _redeem_refresh_token(form: Form, client: Client) -> Response:
         raise _invalid_grant(70008, EXPIRED)
     check_refresh(value, grant)
     requested = tokens.split_scopes(form.get("scope"))
-    # msal's silent refresh sends only OIDC scopes; Entra then grants what was consented before.
-    resources = tokens.resource_scopes(requested) or grant.scopes
-    missing = [s for s in resources if s not in grant.scopes]
-    if missing:
-        raise _invalid_grant(
-            65001,
-            f"The user or administrator has not consented to use the application with "
-            f"ID '{client.client_id}'. Send an interactive authorization request for "
-            f"this user and resource (missing: {' '.join(missing)}).",
-            suberror="consent_required",
-        )
+    # A refresh token is good for every permission consented for the resource; with OpenID scopes alone (msal's
+    # silent refresh) Entra grants what the refresh token was issued for.
+    uri_form = False
+    if grant.policy is not None:
+        resources = tokens.resource_scopes(requested) or grant.scopes
+        missing = [s for s in resources if s not in grant.scopes]
+        if missing:
+            raise _consent_required(client.client_id, missing)
+    else:
+        resources, uri_form = _granted(requested, client.client_id, grant.user_oid, grant.scopes)
     return _token_success(
         client_id=client.client_id,
         user_oid=grant.user_oid,
@@ -307,6 +363,7 @@ def _redeem_refresh_token(form: Form, client: Client) -> Response:
         requested_scopes=requested or ["openid", "profile"],
         nonce=None,
         want_client_info=form.get("client_info") == "1",
+        uri_form=uri_form,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from .keys import b64url
+from .keys import SigningKey, b64url
 from .users import DemoUser
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -31,18 +32,6 @@ def split_scopes(value: str | None) -> list[str]:
 def resource_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     """The non-OIDC scopes, in the form the client sent them."""
     return tuple(s for s in scopes if s.lower() not in OIDC_SCOPES)
-
-
-def short_scope(scope: str) -> str:
-    """Graph scope without the resource prefix (the form used in scp)."""
-    return scope[len(GRAPH_RESOURCE) :] if scope.lower().startswith(GRAPH_RESOURCE) else scope
-
-
-def granted_scope_string(resources: tuple[str, ...]) -> str:
-    """The token response's scope: requested resource scopes verbatim plus openid/profile/email (section 4.2)."""
-    if any(s.lower().startswith(GRAPH_RESOURCE) for s in resources):
-        return " ".join(("openid", "profile", "email", *resources))
-    return " ".join((*resources, "profile", "openid", "email"))
 
 
 def pairwise_sub(oid: str, audience: str, tenant_id: str) -> str:
@@ -164,3 +153,30 @@ def break_signature(token: str) -> str:
     head, payload, signature = token.split(".")
     first = "A" if signature[0] != "A" else "B"
     return f"{head}.{payload}.{first}{signature[1:]}"
+
+
+def _segment(value: dict[str, Any]) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def sign_graph_token(key: SigningKey, claims: Claims, headers: dict[str, str]) -> str:
+    """A Graph access token as Entra makes it: signed with SHA-256(nonce) in its header, sent with the nonce
+    itself, so no one but Graph can verify it (entra-protocol.md section 6; apps must treat it as opaque)."""
+    nonce = _opaque(32)
+    header = {"typ": "JWT", "alg": "RS256", "kid": key.kid, **headers, "nonce": _hashed_nonce(nonce)}
+    signing_input = f"{_segment(header)}.{_segment(claims)}"
+    signature = key.sign_bytes(signing_input.encode())
+    return f"{_segment({**header, 'nonce': nonce})}.{_segment(claims)}.{b64url(signature)}"
+
+
+def _hashed_nonce(nonce: str) -> str:
+    return b64url(hashlib.sha256(nonce.encode()).digest())
+
+
+def graph_signing_input(token: str) -> str:
+    """The token as it was signed: a header nonce replaced by its SHA-256 (what Graph verifies)."""
+    head, payload, signature = token.split(".")
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    if not isinstance(header, dict) or not isinstance(header.get("nonce"), str):
+        return token
+    return f"{_segment({**header, 'nonce': _hashed_nonce(header['nonce'])})}.{payload}.{signature}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import urllib.parse
 from collections.abc import Iterable
 
@@ -47,17 +46,8 @@ def redirect_uri_registered(uri: str, registered: Iterable[str]) -> bool:
     return False
 
 
-def _logout_targets(redirect_uri: str) -> tuple[str, ...]:
-    """What a registered redirect URI allows after sign-out: itself, its base (directory) and its origin root."""
-    parts = _normalize(redirect_uri)
-    base = posixpath.dirname(parts.path).rstrip("/") + "/"
-    return (
-        redirect_uri,
-        urllib.parse.urlunsplit((parts.scheme, parts.netloc, base, "", "")),
-        urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/", "", "")),
-    )
-
-
 def post_logout_uri_accepted(uri: str, registered: Iterable[str]) -> bool:
-    """A post_logout_redirect_uri must be registered: a redirect URI, its base or its origin root."""
-    return redirect_uri_registered(uri, [target for r in registered for target in _logout_targets(r)])
+    """A post_logout_redirect_uri "must match one of the redirect URIs registered for your application"
+    (learn.microsoft.com/entra/identity-platform/v2-protocols-oidc, "Send a sign-out request"): the same rules as
+    at authorize, not a base path or origin of one."""
+    return redirect_uri_registered(uri, registered)

@@ -5,7 +5,7 @@ Fixtures only: the helpers they are built from (and that tests import) are in te
 import pytest
 
 from mock_authority import MockConfig
-from tests.support.apps import TEST_CLIENT_ID, TEST_CLIENT_SECRET, app_settings, serve_app
+from tests.support.apps import TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_REDIRECT_URIS, app_settings, serve_app
 from tests.support.browser import ScriptedBrowser
 from tests.support.chromium import launch_chromium
 
@@ -15,12 +15,7 @@ pytest_plugins = ["mock_authority.pytest_plugin"]
 
 @pytest.fixture(scope="session")
 def mock_authority_config():
-    # Entra ignores the port of an http://localhost redirect URI, so one registration fits every app port.
-    return MockConfig(
-        client_id=TEST_CLIENT_ID,
-        client_secret=TEST_CLIENT_SECRET,
-        redirect_uris=("http://localhost/getAToken",),
-    )
+    return MockConfig(client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, redirect_uris=TEST_REDIRECT_URIS)
 
 
 @pytest.fixture(scope="session")

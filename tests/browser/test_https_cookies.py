@@ -7,7 +7,7 @@ with the wrong attributes leaves the old cookie in the jar, which only a real br
 
 import pytest
 
-from tests.support.apps import app_settings
+from tests.support.apps import app_settings, register_app
 from tests.support.served import serve_app_at
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,7 @@ def https_app(mock_authority, tmp_path):
     registered = {}
 
     def settings(url):
-        client = mock_authority.state.register_client(redirect_uris=(f"{url}/getAToken",))
+        client = register_app(mock_authority, url)
         registered["client"] = client
         return app_settings(
             mock_authority,

@@ -6,7 +6,7 @@ B runs on 127.0.0.1 and A on localhost, so each keeps its own `session` cookie (
 
 import pytest
 
-from tests.support.apps import app_settings
+from tests.support.apps import app_settings, register_app
 from tests.support.browser import ScriptedBrowser, assert_signed_out
 from tests.support.served import serve_app_at
 
@@ -15,9 +15,7 @@ pytestmark = pytest.mark.browser
 
 def _registered_app(mock, tmp_path, host, label):
     def settings(url):
-        client = mock.state.register_client(
-            redirect_uris=(f"{url}/getAToken",), frontchannel_logout_uri=f"{url}/logout/frontchannel"
-        )
+        client = register_app(mock, url, frontchannel_logout_uri=f"{url}/logout/frontchannel")
         return app_settings(
             mock,
             tmp_path / label,

@@ -13,7 +13,7 @@ import pytest
 
 from mock_authority import MockConfig
 from mock_authority.server import run_in_thread
-from tests.support.apps import TEST_CLIENT_ID, TEST_CLIENT_SECRET, app_settings, serve_app
+from tests.support.apps import TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_REDIRECT_URIS, app_settings, serve_app
 from tests.support.browser import ScriptedBrowser, assert_signed_out, is_signed_in
 from tests.support.fake_dns import fake_dns
 from tests.support.html import Page
@@ -29,7 +29,7 @@ def mock_in_shape(shape: str) -> Iterator:
     config = MockConfig(
         client_id=TEST_CLIENT_ID,
         client_secret=TEST_CLIENT_SECRET,
-        redirect_uris=("http://localhost/getAToken",),
+        redirect_uris=TEST_REDIRECT_URIS,
         shape=shape,
     )
     with run_in_thread(config) as mock:

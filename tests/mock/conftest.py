@@ -18,6 +18,7 @@ from mock_authority import MockConfig
 from mock_authority.pytest_plugin import mock_authority, mock_authority_server  # noqa: F401 - fixtures
 
 REDIRECT_URI = "http://localhost:5000/getAToken"
+POST_LOGOUT_URI = "http://localhost:5000/"
 APP_SCOPE = "User.ReadBasic.All"
 # What msal sends: app scopes plus the reserved ones, sorted.
 DEFAULT_SCOPE = f"{APP_SCOPE} offline_access openid profile"
@@ -153,8 +154,9 @@ class OAuthDriver:
 
 @pytest.fixture(scope="session")
 def mock_authority_config():
-    """The plugin's config, overridden: a localhost and an https redirect URI registered."""
-    return MockConfig(redirect_uris=(REDIRECT_URI, "https://app.example/auth/callback"))
+    """The plugin's config, overridden: a localhost and an https redirect URI registered, and the localhost
+    app's site root (a post-logout URI must be a registered redirect URI)."""
+    return MockConfig(redirect_uris=(REDIRECT_URI, "https://app.example/auth/callback", POST_LOGOUT_URI))
 
 
 @pytest.fixture()

@@ -15,6 +15,7 @@ from mock_authority.tokens import login_hint
 FRONTCHANNEL_A = "http://localhost:5000/auth/frontchannel-logout"
 FRONTCHANNEL_B = "https://other.example/signout?from=entra"
 OTHER_REDIRECT = "https://other.example/callback"
+OTHER_ROOT = "https://other.example/"
 
 
 def claims_of(body: dict) -> dict:
@@ -57,7 +58,12 @@ def iframes(page) -> list[str]:
 def apps(mock):
     """The configured app (no front-channel URL) and a second one registered with one."""
     main = mock.state.clients[mock.config.client_id]
-    other = mock.state.register_client(redirect_uris=(OTHER_REDIRECT,), frontchannel_logout_uri=FRONTCHANNEL_B)
+    # Its site root is registered too (a post-logout URI must be), and an admin consented to what it asks for:
+    # apps registered at run time start with no consent.
+    other = mock.state.register_client(
+        redirect_uris=(OTHER_REDIRECT, OTHER_ROOT), frontchannel_logout_uri=FRONTCHANNEL_B
+    )
+    mock.state.grant_admin_consent(other.client_id, "User.ReadBasic.All openid profile email offline_access")
     return main, other
 
 
@@ -162,7 +168,7 @@ def test_second_app_signs_in_with_its_own_credentials_only(mock, oauth, apps):
     verifier, challenge = oauth.new_pkce()
     wrong = oauth.authorize(oauth.authorize_params(challenge, client_id=other.client_id))
     assert wrong.status_code == 400 and "AADSTS50011" in wrong.text, "the main app's redirect URI is not its"
-    assert end_session(oauth, post_logout_redirect_uri="https://other.example/").status_code == 302
+    assert end_session(oauth, post_logout_redirect_uri=OTHER_ROOT).status_code == 302
     with pytest.raises(ValueError):
         mock.state.register_client(client_id=other.client_id)
     mock.state.reset()
@@ -182,6 +188,10 @@ def test_control_api_registers_apps_and_lists_sign_outs(mock, oauth):
     assert all("client_secret" not in c for c in listed), "the listing never shows secrets"
     assert oauth.session.post(f"{control}/clients", json={"redirect_uris": 5}).status_code == 400
 
+    # A run-time app starts without consent: an admin grants what it asks for, through the control API too.
+    consent = {"scopes": "User.ReadBasic.All openid profile email offline_access"}
+    granted = oauth.session.post(f"{control}/clients/{body['client_id']}/admin-consent", json=consent)
+    assert granted.status_code == 201 and "User.ReadBasic.All" in granted.json()["granted"]
     client = mock.state.clients[body["client_id"]]
     sid = sign_in_to(oauth, client)["sid"]
     end_session(oauth, logout_hint="x", post_logout_redirect_uri=OTHER_REDIRECT)

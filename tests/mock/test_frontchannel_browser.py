@@ -52,9 +52,11 @@ def page(chromium):
 
 def test_browser_loads_the_frontchannel_iframe_then_continues(mock, oauth, app_server, page):
     app_url, seen = app_server
+    # The site root is registered as the post-logout URI; an admin consented (run-time apps start with none).
     client = mock.state.register_client(
-        redirect_uris=(f"{app_url}/cb",), frontchannel_logout_uri=f"{app_url}/frontchannel"
+        redirect_uris=(f"{app_url}/cb", f"{app_url}/"), frontchannel_logout_uri=f"{app_url}/frontchannel"
     )
+    mock.state.grant_admin_consent(client.client_id, "User.ReadBasic.All openid profile email offline_access")
     _, challenge = oauth.new_pkce()
     params = oauth.authorize_params(challenge, client_id=client.client_id, redirect_uri=f"{app_url}/cb")
     page.goto(f"{oauth.authorize_url()}?{urllib.parse.urlencode(params)}")

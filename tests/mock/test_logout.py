@@ -1,5 +1,6 @@
-"""Logout: redirect only to a registered post-logout URI (a redirect URI, its base or its origin root),
-signed-out page otherwise, SSO cookie cleared."""
+"""Logout: redirect only to a post_logout_redirect_uri that is one of the registered redirect URIs ("This URL must
+match one of the redirect URIs registered for your application", learn.microsoft.com/entra/identity-platform/
+v2-protocols-oidc#send-a-sign-out-request), Entra's signed-out page otherwise, SSO cookie cleared."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import pytest
     [
         "http://localhost:5000/",
         "http://localhost:8123/getAToken",  # the port of http://localhost is ignored
-        "https://app.example/",
-        "https://app.example/auth/",
+        "http://localhost:8123/",
         "https://app.example/auth/callback",
     ],
 )
@@ -35,6 +35,9 @@ def test_registered_post_logout_uri_is_honoured(mock, oauth, path, target):
         "https://app.example:8443/",
         "javascript:alert(1)",
         "https://app.example/signed-out",  # a registered origin, but not a registered path
+        "https://app.example/",  # the origin of a registered redirect URI is not itself registered
+        "https://app.example/auth/",  # nor is its base path
+        "https://app.example/auth/callback/",
         "http://localhost:5000/elsewhere",
         "https://app.example/#frag",
     ],

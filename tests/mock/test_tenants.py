@@ -81,9 +81,12 @@ def test_msal_signs_in_at_the_tenant_domain(trusted, oauth):
 
 
 def _personal_app(mock):
-    return mock.state.register_client(
+    """An app for personal and work accounts, its Graph permissions consented (apps start with none)."""
+    client = mock.state.register_client(
         redirect_uris=["http://localhost:5000/getAToken"], sign_in_audience=ORGS_AND_PERSONAL
     )
+    mock.state.grant_admin_consent(client.client_id, "User.Read openid profile email offline_access")
+    return client
 
 
 def test_personal_account_at_consumers_has_the_msa_tenant(trusted, oauth):

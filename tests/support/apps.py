@@ -5,6 +5,9 @@ import uuid
 
 from tests.support.served import serve_app_at
 
+# Entra ignores the port of an http://localhost redirect URI, so one registration fits every app port; the site
+# root is where the app sends users after sign-out, which Entra allows only when it is a registered redirect URI.
+TEST_REDIRECT_URIS = ("http://localhost/getAToken", "http://localhost/")
 TEST_CLIENT_ID = str(uuid.uuid4())
 TEST_CLIENT_SECRET = secrets.token_urlsafe(32)
 
@@ -38,6 +41,19 @@ def app_settings(mock, tmp_path, **overrides) -> dict:
     }
     settings.update(overrides)
     return settings
+
+
+# What the app asks for with its default SCOPE (msal adds the OpenID scopes), for an admin to consent to.
+APP_PERMISSIONS = "User.ReadBasic.All openid profile email offline_access"
+
+
+def register_app(mock, url: str, **fields):
+    """Register the app served at url as an app of its own: its redirect URI, its site root (where it sends users
+    after sign-out, which Entra allows only when registered) and an admin's consent to its default SCOPE (apps
+    registered at run time start with none)."""
+    client = mock.state.register_client(redirect_uris=(f"{url}/getAToken", f"{url}/"), **fields)
+    mock.state.grant_admin_consent(client.client_id, APP_PERMISSIONS)
+    return client
 
 
 def serve_app(settings):
