@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+import jwt
+import msal
 import pytest
+
+from tests.support.authorize_page import redirect_query, submit
 
 
 def test_picker_page_contract(mock, oauth):
@@ -157,3 +161,22 @@ def test_ctx_is_single_use_and_pick_path_alias(mock, oauth):
     assert urllib.parse.urlsplit(first.headers["Location"]).path == urllib.parse.urlsplit(oauth.redirect_uri).path
     again = oauth.session.post(pick_url, data={"ctx": ctx, "account": accounts[1]}, allow_redirects=False)
     assert again.status_code == 400
+
+
+@pytest.mark.filterwarnings("ignore:.*response_mode.*:UserWarning")
+def test_max_age_puts_auth_time_in_the_id_token_which_msal_requires(mock, oauth, monkeypatch):
+    # OIDC Core 1.0 section 3.1.2.1: with max_age, auth_time is REQUIRED; msal raises without it (oidc.py).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", mock.ca_bundle)
+    app = msal.ConfidentialClientApplication(
+        mock.config.client_id,
+        client_credential=mock.config.client_secret,
+        authority=mock.authority,
+        instance_discovery=False,
+    )
+    flow = app.initiate_auth_code_flow([oauth.app_scope], redirect_uri=oauth.redirect_uri, max_age=300)
+    page = oauth.session.get(flow["auth_uri"], allow_redirects=False)
+    result = app.acquire_token_by_auth_code_flow(flow, redirect_query(submit(oauth.session, page)))
+    assert "access_token" in result, result
+    assert abs(result["id_token_claims"]["auth_time"] - mock.state.now()) < 60
+    plain = jwt.decode(oauth.sign_in()["id_token"], options={"verify_signature": False})
+    assert "auth_time" not in plain, "without max_age the mock leaves auth_time out"
