@@ -120,6 +120,14 @@ def test_an_overage_is_resolved_once_through_graph_and_kept_with_the_session(sit
     assert mock_authority.state.token_redemptions()["refresh_token"] == 0, "the sign-in's token had User.Read"
 
 
+def test_an_overage_gets_its_user_read_token_by_refresh_when_scope_does_not_ask_for_it(site, mock_authority):
+    # User.Read is consented (the registration's default) but not in SCOPE: msal redeems the refresh token for it.
+    app, browser = site(SCOPE="User.ReadBasic.All", ALLOWED_GROUPS=group_id(mock_authority, "Project 001"))
+    assert browser.sign_in(upn=upn(mock_authority, "LeeG")).h1 == "Welcome, Lee Gu"
+    assert mock_authority.state.token_redemptions()["refresh_token"] == 1, "one refresh, for User.Read"
+    assert len(read_session(app, browser.session_cookie())[GROUPS_KEY]) == 251
+
+
 def test_an_overage_without_the_allowed_group_is_refused(site, mock_authority):
     app, browser = site(ALLOWED_GROUPS=group_id(mock_authority, "Marketing"))
     assert_refused_without_a_session(app, browser, browser.sign_in(upn=upn(mock_authority, "LeeG")))
