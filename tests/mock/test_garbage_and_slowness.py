@@ -100,12 +100,12 @@ def test_drip_sends_headers_first_then_one_byte_per_interval(mock, oauth):
         body = response.raw.read()
     total = time.monotonic() - started
     assert body == b"abcd"
-    assert headers_after < 0.3, "headers come at once"
+    assert headers_after < total - 1.2, "headers come before the body's first bytes"
     assert total >= 1.6, "then one byte every 0.4 s"
-    [drip] = mock.state.drips
     deadline = time.monotonic() + 5  # the mock records the last byte just after the client has it
-    while not drip.ended and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while not mock.state.drips[0].ended and time.monotonic() < deadline:
+        time.sleep(0.02)  # state.drips returns copies: read it afresh each time
+    [drip] = mock.state.drips
     assert (drip.sent, drip.total, drip.ended) == (4, 4, True)
 
 
