@@ -159,6 +159,32 @@ def test_control_routes_mirror_the_python_api(mock, oauth):
     assert off["group_membership_claims"] is None
 
 
+def manager_token(mock, oauth, alias: str) -> str:
+    # /me/manager needs User.Read.All (least privileged), which only an admin can grant.
+    mock.state.grant_admin_consent(mock.config.client_id, "User.Read.All")
+    scope = "User.Read.All offline_access openid profile"
+    return oauth.sign_in(account=user(mock, alias).oid, scope=scope)["access_token"]
+
+
+def test_manager_is_the_users_manager(mock, oauth):
+    response = graph(mock, oauth, "/me/manager", manager_token(mock, oauth, "AlexW"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["@odata.type"] == "#microsoft.graph.user" and body["id"] == user(mock, "MeganB").oid
+    assert body["@odata.context"].endswith("/v1.0/$metadata#directoryObjects/$entity")
+
+
+def test_no_manager_is_404(mock, oauth):
+    response = graph(mock, oauth, "/me/manager", manager_token(mock, oauth, "LeeG"))
+    assert response.status_code == 404 and response.json()["error"]["code"] == "Request_ResourceNotFound"
+
+
+def test_manager_needs_more_than_user_read(mock, oauth):
+    token = oauth.sign_in(account=user(mock, "AlexW").oid, scope=MEMBERSHIPS_SCOPE)["access_token"]
+    response = graph(mock, oauth, "/me/manager", token)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
 @pytest.mark.parametrize("path,method", [("/me/transitiveMemberOf", "GET"), ("/me/getMemberObjects", "POST")])
 def test_graph_faults_reach_the_membership_calls(mock, oauth, path, method):
     token = oauth.sign_in(account=user(mock, "LeeG").oid, scope=MEMBERSHIPS_SCOPE)["access_token"]
