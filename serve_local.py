@@ -71,6 +71,24 @@ def _running(server):
         thread.join(timeout=5)
 
 
+def banner(app_url, mock):
+    """What `make run` prints: where to go, who can sign in, and how to use a real tenant instead."""
+    lines = [f"Open {app_url} in your browser. Ctrl-C stops."]
+    if mock is None:
+        return "\n".join(["Using the settings in .env (delete or rename it to use the local mock instead).", *lines])
+    users = mock.state.users
+    lines += [
+        f"No .env found: signing in at the local mock authority ({mock.front_url}), not at Microsoft.",
+        f"Demo users (pick one on the mock's account page; no password): {len(users)}",
+        *(f"  {user.name:<18} {user.upn}" for user in users),
+        "To use your own tenant: cp .env.sample .env, fill in CLIENT_ID, a credential and AUTHORITY from your",
+        "app registration (README: Register the app in Entra ID), then run make run again.",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "=" * width
+    return "\n".join([rule, *lines, rule])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=5000)
@@ -81,12 +99,7 @@ def main(argv=None):
     except OSError as exc:
         print(f"Cannot listen on port {args.port}: {exc.strerror}. Stop what uses it, or pass --port.")
         return 1
-    if mock:
-        print(f"No .env found: using the local mock authority at {mock.authority} (demo users only).")
-        print(f"Its sign-in pages are served at {mock.front_url}; create .env from .env.sample to use Entra ID.")
-    else:
-        print("Using the settings in .env.")
-    print(f"Open {app_url} in your browser. Ctrl-C stops.", flush=True)
+    print(banner(app_url, mock), flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
