@@ -42,7 +42,8 @@ class CoalescingHttpClient:
         if not (isinstance(data, dict) and data.get("grant_type") == "refresh_token" and data.get("refresh_token")):
             return self._http.post(url, data=data, **kwargs)
         token_hash = _hash(data["refresh_token"])
-        key = _hash(repr((url, data.get("client_id"), data.get("scope"), token_hash)))
+        # A claims challenge asks for a token the plain refresh would not give: it must never share that answer.
+        key = _hash(repr((url, data.get("client_id"), data.get("scope"), data.get("claims"), token_hash)))
         with self._lock:
             self._forget_finished(time.monotonic())
             existing = self._flights.get(key)

@@ -57,6 +57,16 @@ def test_different_refresh_tokens_are_not_coalesced():
     assert len(endpoint.posts) == 3
 
 
+def test_a_refresh_with_a_claims_challenge_never_shares_a_plain_refresh_answer():
+    endpoint = SlowTokenEndpoint()
+    endpoint.release.set()
+    client = CoalescingHttpClient(endpoint, wait_seconds=5)
+    client.post(URL, data=refresh())
+    challenged = {**refresh(), "claims": '{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}'}
+    client.post(URL, data=challenged)
+    assert len(endpoint.posts) == 2, "the challenged refresh reused the plain refresh's token"
+
+
 def test_an_error_answer_is_not_reused_later():
     endpoint = SlowTokenEndpoint(status=400)
     endpoint.release.set()
