@@ -29,7 +29,7 @@ from .errors import EntraError
 from .faults import FAULT_KINDS, DripProgress, Fault, make_fault
 from .grants import SignInGrants
 from .keys import SigningKey
-from .memberships import GROUP_MEMBERSHIP_CLAIMS, Group, seed_demo
+from .memberships import GROUP_MEMBERSHIP_CLAIMS, Group, Memberships, seed_demo
 from .models import Client, RequestRecord
 from .policies import SignInPolicies
 from .sso import BrowserSessions, EndSession, FrontChannelCall
@@ -97,7 +97,7 @@ class MockState:
             self._users: list[DemoUser] = list(self.config.users or ())
             self.grants = SignInGrants(self.now)  # pending authorize requests, codes, refresh tokens
             self.policies = SignInPolicies()  # Conditional Access and revocations (conditional_access.py)
-            self.memberships = seed_demo(self.config.tenant_id, self._users, self.config.client_id)
+            self._memberships: Memberships | None = None  # seeded on first use: resets stay cheap
             self.consents = ConsentGrants()
             configured = self._permissions(self.config.admin_consented_scopes)
             self.consents.grant_admin(None, self.config.client_id, configured)
@@ -111,6 +111,14 @@ class MockState:
                 self.credentials.add_certificate(self.config.client_id, self._configured_certificate)
             if self._configured_identity is not None:
                 self.credentials.add_managed_identity(self._configured_identity)
+
+    @property
+    def memberships(self) -> Memberships:
+        """Groups, app roles and managers: the demo's, seeded from the directory when first used after a reset."""
+        with self._lock:
+            if self._memberships is None:
+                self._memberships = seed_demo(self.config.tenant_id, self._users, self.config.client_id)
+            return self._memberships
 
     # -- clock and settings ---------------------------------------------
 
