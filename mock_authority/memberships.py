@@ -104,8 +104,10 @@ class Memberships:
                 values.append(value)
 
     def roles(self, client_id: str, oid: str) -> list[str]:
-        """The app's roles a user holds: assigned to them or to a group they are in (directly or nested)."""
-        principals = [oid, *(g.id for g in self.transitive_member_of(oid))]
+        """The app's roles a user holds: assigned to them or to a group they are a direct member of. Group-based
+        assignment does not reach members of nested groups ("Assign users and groups to an application",
+        https://learn.microsoft.com/entra/identity/enterprise-apps/assign-user-or-group-access-portal)."""
+        principals = [oid, *(g.id for g in self.member_of(oid))]
         with self._lock:
             held: list[str] = []
             for principal in principals:

@@ -46,6 +46,19 @@ def test_roles_are_per_app(mock, oauth):
     assert "roles" not in id_claims(oauth.sign_in(account=user(mock, "GradyA").oid)), "assigned for another app"
 
 
+def test_a_role_assigned_to_a_group_does_not_reach_members_of_its_nested_groups(mock, oauth):
+    # "Nested group memberships aren't supported for group-based assignment to applications"
+    # (https://learn.microsoft.com/entra/identity/enterprise-apps/assign-user-or-group-access-portal).
+    parent, child = mock.state.add_group("Approvers"), mock.state.add_group("Approvers, Europe")
+    mock.state.add_member(parent.id, child.id)
+    grady = user(mock, "GradyA")
+    mock.state.add_member(child.id, grady.oid)
+    mock.state.assign_role(mock.config.client_id, parent.id, "Approver")
+    assert "roles" not in id_claims(oauth.sign_in(account=grady.oid)), "a nested group's member got the role"
+    mock.state.add_member(parent.id, grady.oid)
+    assert id_claims(oauth.sign_in(account=grady.oid)).get("roles") == ["Approver"]
+
+
 def test_groups_claim_lists_security_groups_including_nested_ones(mock, oauth):
     claims = id_claims(oauth.sign_in(account=user(mock, "AdeleV").oid))
     assert set(claims["groups"]) == group_ids(mock, "Contoso Staff", "Retail Managers", "All Managers")
