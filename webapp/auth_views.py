@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, after_this_request, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from . import signin_trace
 from .authorities import FlowName
 from .csrf import csrf_ok, csrf_token
 from .redirects import safe_next
@@ -125,4 +126,5 @@ def blueprint(entra: "EntraSignIn") -> Blueprint:
         # The browser's cookie is not relied on (a third-party iframe may not send it): the sid index is.
         return render_template("frontchannel.html")
 
+    signin_trace.register(bp, entra)
     return bp

@@ -60,6 +60,8 @@ DEFAULTS: dict[str, str] = {
     "HTTP_TOTAL_TIMEOUT": "15",
     # Bytes a request body may hold; larger ones get a 413 page before anything parses them.
     "MAX_CONTENT_LENGTH": "16384",
+    # The signed-in user's last sign-in, step by step, at /signin-trace. auto: on in the local demo only.
+    "SIGNIN_TRACE": "auto",
     # A PEM bundle to trust for Entra and Graph (the demo and tests trust the mock's throwaway CA this way).
     "REQUESTS_CA_BUNDLE": "",
     # Set by the local demo entry point so pages can say they run against the mock authority.

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -24,6 +27,34 @@ log = logging.getLogger(__name__)
 
 CLOCK_SKEW = 120  # seconds of leeway for exp/nbf/iat between us and the authority
 GUID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+# Token-response fields that say what was granted, never a token (the sign-in trace shows them).
+RESPONSE_FACTS = ("token_type", "expires_in", "ext_expires_in", "scope")
+
+
+@dataclass
+class Recording:
+    """What one validation saw, for the sign-in trace: each passed check, and the token response's fields."""
+
+    checks: list[tuple[str, str]] = field(default_factory=list)  # (check, what was compared)
+    response_fields: list[str] = field(default_factory=list)  # names only
+    response: dict[str, Any] = field(default_factory=dict)  # RESPONSE_FACTS only
+    token_endpoint: str = ""
+    grant_type: str = ""
+    sent_code_verifier: bool = False
+
+
+_recording: ContextVar[Recording | None] = ContextVar("id_token_recording", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[Recording]:
+    """Record what the validations in this context (this request's thread) check; nothing is recorded outside."""
+    record = Recording()
+    reset = _recording.set(record)
+    try:
+        yield record
+    finally:
+        _recording.reset(reset)
 
 
 class IdTokenValidator:
@@ -93,7 +124,21 @@ class IdTokenValidator:
         # tenant MSA_TENANT, so an ALLOWED_TENANTS without it refuses them.
         if self._allowed_tenants and tenant not in self._allowed_tenants:
             raise IdTokenRejected(f"users from tenant {tenant} may not sign in to this app", error="tenant_not_allowed")
+        if (record := _recording.get()) is not None:
+            record.checks = self._passed(header, claims, tenant)
         return claims
+
+    def _passed(self, header: dict, claims: dict, tenant: str) -> list[tuple[str, str]]:
+        """The checks validate just passed, each with what it compared (claims' values, never the token)."""
+        tenants = ", ".join(sorted(self._allowed_tenants)) if self._allowed_tenants else "any"
+        return [
+            ("signature", f"{header.get('alg')}, by the published key {header.get('kid')}"),
+            ("aud", "this app's client id"),
+            ("iss", "the expected issuer (the discovery document's, for the token's tenant)"),
+            ("exp/nbf/iat", f"now, within {CLOCK_SKEW} s of clock skew"),
+            ("azp", "this app" if claims.get("azp") else "absent, one audience"),
+            ("tenant", f"{tenant or 'none'}, allowed: {tenants}"),
+        ]
 
     def _check_authorized_party(self, claims: dict) -> None:
         """OIDC Core 3.1.3.7 (3-5): several audiences need azp, and azp, when present, must be this app."""
@@ -116,6 +161,13 @@ class ValidatingTokenCache(msal.SerializableTokenCache):
         self._on_rejected_refresh = on_rejected_refresh
 
     def add(self, event: dict, **kwargs: Any) -> None:
+        if (record := _recording.get()) is not None:
+            response = event.get("response") or {}
+            record.response_fields = sorted(response)
+            record.response = {name: response[name] for name in RESPONSE_FACTS if name in response}
+            record.token_endpoint = str(event.get("token_endpoint") or "")
+            record.grant_type = str(event.get("grant_type") or "")
+            record.sent_code_verifier = "code_verifier" in (event.get("data") or {})
         id_token = (event.get("response") or {}).get("id_token")
         if id_token:
             try:

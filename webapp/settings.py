@@ -92,6 +92,7 @@ class Settings:
     http_total_timeout: float
     requests_ca_bundle: str
     max_content_length: int
+    signin_trace: bool  # the "What just happened" page (signin_trace.py)
     local_mock_authority: bool
 
     @property
@@ -330,6 +331,16 @@ def session_type(value: Any) -> Literal["filesystem", "redis"]:
     raise Invalid("must be filesystem or redis.")
 
 
+def signin_trace(value: Any) -> bool | None:
+    """None for auto: on in the local demo (LOCAL_MOCK_AUTHORITY), off otherwise."""
+    if text(value).lower() in ("", "auto"):
+        return None
+    try:
+        return boolean(value)
+    except Invalid:
+        raise Invalid("must be auto, true or false.") from None
+
+
 def redis_url(value: Any) -> str:
     value = text(value)
     if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
@@ -405,6 +416,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "HTTP_TOTAL_TIMEOUT": positive_number,
     "REQUESTS_CA_BUNDLE": text,
     "MAX_CONTENT_LENGTH": content_length,
+    "SIGNIN_TRACE": signin_trace,
     "LOCAL_MOCK_AUTHORITY": boolean,
 }
 FIELD_OF = {"SCOPE": "scopes"}
@@ -488,5 +500,7 @@ def parse(config: Mapping[str, Any], defaults: Mapping[str, str] = DEFAULTS) -> 
         return None, problems
     if values["cookie_secure"] is None:
         values["cookie_secure"] = urlsplit(values["redirect_uri"]).scheme == "https"
+    if values["signin_trace"] is None:
+        values["signin_trace"] = values["local_mock_authority"]
     assert {field.name for field in fields(Settings)} == set(values), "every setting has a parser"
     return Settings(**values), []

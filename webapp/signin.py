@@ -9,7 +9,7 @@ checks the state itself and turns each of those into a page.
 import logging
 import secrets
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import requests
 from flask import Request, session
 from werkzeug.wrappers import Response
 
-from . import challenges
+from . import challenges, id_token
 from .authorities import Authority, FlowName
 from .authorization import Admission
 from .discovery import AuthorityMetadata
@@ -43,6 +43,13 @@ NEXT_KEY = "webapp.next"
 # codes in error_description (https://learn.microsoft.com/azure/active-directory-b2c/error-codes).
 B2C_FORGOT_PASSWORD = "AADB2C90118"
 B2C_USER_CANCELLED = "AADB2C90091"
+# identity keeps msal's auth code flow (auth_uri, state, nonce, code_verifier, ...) here, and drops it on success.
+AUTH_FLOW_KEY = "_auth_flow"
+# The sign-in trace (signin_trace.py): from the flow as started, the callback's parameters, what the ID token's
+# validation recorded, the user's claims and the metadata used, what to keep in the new session.
+Tracer = Callable[
+    [Mapping[str, Any], Mapping[str, Any], id_token.Recording, dict[str, Any], AuthorityMetadata], dict[str, Any]
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class SignIn:
         self.pending = pending
         self.scopes = list(scopes)
         self.redirect_uri = redirect_uri
+        self.tracer: Tracer | None = None  # set when SIGNIN_TRACE is on
 
     def offers(self, flow: FlowName) -> bool:
         return flow in self._flows
@@ -150,8 +158,9 @@ class SignIn:
         if chosen is None:
             raise SignInFailure(400, "sign_in_state_lost", "The sign-in started here names no flow this site offers.")
         auth = chosen.auth.working_in(flow)
+        started = dict(flow.get(AUTH_FLOW_KEY) or {})
         try:
-            with _authority_calls():
+            with _authority_calls(), id_token.recording() as recorded:
                 result = auth.complete_log_in(_single_values(args))
                 user = auth.get_user() if "next_link" in result else None
         except RuntimeError as exc:  # msal: nonce mismatch, or auth_time beyond max_age
@@ -164,6 +173,8 @@ class SignIn:
             raise SignInFailure(400, "state_mismatch", "The sign-in could not be matched to this browser.")
         # REQUIRED_ROLES, ALLOWED_GROUPS (a group overage resolved through Graph): refused, no session is begun.
         flow.update(self.admission.admit(user, auth.get_token_for_user))
+        if self.tracer is not None:
+            flow.update(self.tracer(started, args, recorded, user, chosen.metadata))
         self.sessions.begin(current_session(), flow, user)
         return str(result.get("next_link") or "/")
 
