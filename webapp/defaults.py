@@ -66,4 +66,6 @@ DEFAULTS: dict[str, str] = {
     "REQUESTS_CA_BUNDLE": "",
     # Set by the local demo entry point so pages can say they run against the mock authority.
     "LOCAL_MOCK_AUTHORITY": "",
+    # text: one readable line per record; json: one JSON object per line, for a log pipeline (see README, Logs).
+    "LOG_FORMAT": "text",
 }

@@ -13,6 +13,7 @@ import flask
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import request_log
 from .session_store import StoreUnavailable
 from .sessions import ServerSession
 
@@ -171,6 +172,7 @@ class GraphFailure(Exception):
     message: str
     request_id: str | None = None
     retry_after: int | None = None
+    client_request_id: str | None = None
 
     @property
     def plain_words(self) -> str:
@@ -198,10 +200,12 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(SignInFailure)
     def sign_in_failure(failure: SignInFailure) -> Any:
+        # The ids support asks for, as fields of the line too (LOG_FORMAT=json), with the client-request-id msal sent.
+        ids = {**failure.log_fields(), "client_request_id": request_log.client_request_id()}
         if failure.fix:
-            log.error("Entra refused the app's credential or registration: %s", failure.log_fields())
+            log.error("Entra refused the app's credential or registration: %s", failure.log_fields(), extra=ids)
             return render_template("errors/credential.html", failure=failure, fix=failure.fix), failure.status
-        log.warning("sign-in failed: %s", failure.log_fields())
+        log.warning("sign-in failed: %s", failure.log_fields(), extra=ids)
         return render_template("errors/auth.html", failure=failure), failure.status
 
     @app.errorhandler(CredentialUnavailable)

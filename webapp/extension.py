@@ -21,13 +21,13 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth_views, challenges, session_cli
+from . import auth_views, challenges, probes, request_log, session_cli
 from .authorities import Authority, FlowName, resolve
 from .authority_cache import AuthorityHttpCache
 from .authorization import GROUPS_KEY, Admission, GroupResolver, Memberships, Requirement, graph_base, register_pages
 from .credentials import ClientCredential, client_credential, credential_problems
 from .discovery import AuthorityMetadata
-from .errors import NeedsSignIn, register_error_pages
+from .errors import NeedsSignIn, SignInFailure, register_error_pages
 from .graph import GraphClient
 from .id_token import IdTokenValidator
 from .identity_seam import Auth
@@ -38,7 +38,7 @@ from .redirects import safe_next
 from .refresh_coalescing import CoalescingHttpClient
 from .sealing import DerivedKeys
 from .security import install_security_headers, origin_of
-from .session_store import open_store
+from .session_store import StoreUnavailable, open_store
 from .sessions import EncryptedSessions, current_session
 from .settings import DEFAULTS, Problem, Settings, parse
 from .signin import FlowAuth, SignIn
@@ -83,6 +83,8 @@ class EntraSignIn:
             log.warning("configuration incomplete: %s", ", ".join(p.setting for p in self.problems))
             install_security_headers(app)
             app.before_request(self._configuration_page)
+            app.register_blueprint(probes.blueprint(None))  # /healthz answers; /readyz says "not configured"
+            request_log.install(app, lambda: None)
             return
         self.settings = settings = parsed
         app.config.update(
@@ -108,6 +110,7 @@ class EntraSignIn:
             settings.requests_ca_bundle,
             total_timeout=settings.http_total_timeout,
         )
+        request_log.note_client_request_ids(http)
         self.authority = authority = resolve(settings)
         self.credential = client_credential(settings, http)
         token_client = CoalescingHttpClient(http, wait_seconds=settings.http_total_timeout + 1)
@@ -138,6 +141,12 @@ class EntraSignIn:
         app.jinja_env.globals["current_memberships"] = self.memberships
         app.register_blueprint(auth_views.blueprint(self))
         app.cli.add_command(session_cli.command(sessions, store))
+        readiness = {
+            "session store": probes.store_check(store),
+            "authority metadata": probes.authority_check(self.metadata),
+        }
+        app.register_blueprint(probes.blueprint(readiness))
+        request_log.install(app, self._user_ids, settings.log_format)
 
         app.before_request(functools.partial(_bounded_chunked_body, settings.max_content_length))
 
@@ -151,7 +160,7 @@ class EntraSignIn:
 
     def _configuration_page(self) -> Any:
         """Answer every page with the list of settings to fix, so a half-configured app still starts."""
-        if request.endpoint != "static":
+        if request.endpoint != "static" and request.blueprint != probes.BLUEPRINT:
             return render_template("errors/config.html", problems=self.problems), 503
         return None
 
@@ -161,6 +170,17 @@ class EntraSignIn:
         if "entra_user" not in g:
             g.entra_user = self.sign_in.user()
         return cast("dict[str, Any] | None", g.entra_user)
+
+    def _user_ids(self) -> tuple[str | None, str | None] | None:
+        """The signed-in user's oid and tid, for the request's log line: only when the request read its session."""
+        session = current_session()
+        if "entra_user" not in g and not (session.loaded and session.ticket is not None and not session.ended):
+            return None
+        try:
+            user = self.user()
+        except (SignInFailure, StoreUnavailable):
+            return None
+        return (_text_claim(user, "oid"), _text_claim(user, "tid")) if user else None
 
     def memberships(self) -> Memberships | None:
         """The signed-in user's app roles and groups (an overage's as Graph resolved them at sign-in), or None."""
@@ -222,6 +242,11 @@ def _bounded_chunked_body(limit: int) -> None:
         abort(413)
     request.environ["wsgi.input"] = io.BytesIO(body)
     request.environ["CONTENT_LENGTH"] = str(len(body))
+
+
+def _text_claim(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value[:64] if isinstance(value, str) else None
 
 
 def _signed_in() -> bool:

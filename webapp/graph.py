@@ -134,6 +134,14 @@ def _failure(response: requests.Response, retry_after: int | None) -> GraphFailu
         message=message[:500] if isinstance(message, str) else "",
         request_id=response.headers.get("request-id") or _text(inner.get("request-id")),
         retry_after=retry_after,
+        client_request_id=_text(response.headers.get("client-request-id")) or _text(inner.get("client-request-id")),
     )
-    log.warning("Graph error %s %s request-id=%s", failure.status, failure.code, failure.request_id)
+    log.warning(
+        "Graph error %s %s request-id=%s client-request-id=%s",
+        failure.status,
+        failure.code,
+        failure.request_id,
+        failure.client_request_id,
+        extra={"graph_request_id": failure.request_id, "graph_client_request_id": failure.client_request_id},
+    )
     return failure

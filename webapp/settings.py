@@ -94,6 +94,7 @@ class Settings:
     max_content_length: int
     signin_trace: bool  # the "What just happened" page (signin_trace.py)
     local_mock_authority: bool
+    log_format: Literal["text", "json"]
 
     @property
     def credential_kind(self) -> CredentialKind:
@@ -331,6 +332,15 @@ def session_type(value: Any) -> Literal["filesystem", "redis"]:
     raise Invalid("must be filesystem or redis.")
 
 
+def log_format(value: Any) -> Literal["text", "json"]:
+    value = text(value).lower()
+    if value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise Invalid("must be text or json.")
+
+
 def signin_trace(value: Any) -> bool | None:
     """None for auto: on in the local demo (LOCAL_MOCK_AUTHORITY), off otherwise."""
     if text(value).lower() in ("", "auto"):
@@ -418,6 +428,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "MAX_CONTENT_LENGTH": content_length,
     "SIGNIN_TRACE": signin_trace,
     "LOCAL_MOCK_AUTHORITY": boolean,
+    "LOG_FORMAT": log_format,
 }
 FIELD_OF = {"SCOPE": "scopes"}
 

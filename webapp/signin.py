@@ -18,7 +18,7 @@ import requests
 from flask import Request, session
 from werkzeug.wrappers import Response
 
-from . import challenges, id_token
+from . import challenges, id_token, request_log
 from .authorities import Authority, FlowName
 from .authorization import Admission
 from .discovery import AuthorityMetadata
@@ -269,22 +269,27 @@ class _authority_calls:
             status = IDTOKEN_REJECTION_STATUS.get(exc.error, 400)
             raise SignInFailure(status, exc.error, exc.reason) from None
         if isinstance(exc, msal.exceptions.MsalServiceError):
-            log.warning("authority answered with an error status: %s", getattr(exc, "_error", ""))
+            log.warning("authority answered with an error status: %s", getattr(exc, "_error", ""), extra=_ids())
             raise SignInFailure(502, "server_error", "The token endpoint answered with a server error.") from None
         if isinstance(exc, requests.Timeout):
-            log.warning("authority timed out: %s", type(exc).__name__)
+            log.warning("authority timed out: %s", type(exc).__name__, extra=_ids())
             raise SignInFailure(
                 504, "authority_unreachable", "The Microsoft identity platform did not answer in time."
             ) from None
         if isinstance(exc, requests.RequestException):
-            log.warning("authority unreachable: %s", type(exc).__name__)
+            log.warning("authority unreachable: %s", type(exc).__name__, extra=_ids())
             raise SignInFailure(
                 502, "authority_unreachable", "The Microsoft identity platform could not be reached."
             ) from None
         if isinstance(exc, ValueError | RecursionError | TypeError | AttributeError):
             # msal and identity parse the authority's JSON as they find it: garbage there is the authority's.
-            log.warning("authority answer unusable: %s", type(exc).__name__)
+            log.warning("authority answer unusable: %s", type(exc).__name__, extra=_ids())
             raise SignInFailure(
                 502, "malformed_response", "The Microsoft identity platform's answer could not be used."
             ) from None
         return False
+
+
+def _ids() -> dict[str, Any]:
+    """The client-request-id of the request's latest authority call that answered, for the failure's log line."""
+    return {"client_request_id": request_log.client_request_id()}
