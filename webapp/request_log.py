@@ -19,6 +19,8 @@ from typing import Any, Literal
 import requests
 from flask import Flask, Response, g, has_request_context, request, request_finished
 
+from . import probes
+
 log = logging.getLogger(__name__)
 
 HEADER = "X-Request-ID"
@@ -64,8 +66,9 @@ def note_client_request_ids(http: requests.Session) -> None:
     http.hooks["response"].append(remember)
 
 
-def install(app: Flask, user_ids: UserIds, log_format: Literal["text", "json"] = "text") -> None:
-    """Log one line per request of app (except the probes' endpoints) and configure the output format."""
+def install(app: Flask, user_ids: UserIds, log_format: Literal["text", "json"] | None = None) -> None:
+    """Log one line per request of app (except the probes' endpoints) and configure the output format (None:
+    as it is, text when new)."""
     configure_output(log_format)
     app.before_request_funcs.setdefault(None, []).insert(0, _begin)  # first: before any hook may answer
 
@@ -76,7 +79,7 @@ def install(app: Flask, user_ids: UserIds, log_format: Literal["text", "json"] =
         return response
 
     def finished(sender: Flask, response: Response, **extra: Any) -> None:
-        if "request_started_at" not in g or request.blueprint == "probes":
+        if "request_started_at" not in g or request.blueprint == probes.BLUEPRINT:  # probes: not logged
             return
         rule = request.url_rule
         ids = user_ids() or (None, None)
@@ -148,19 +151,20 @@ def formatter(log_format: Literal["text", "json"]) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
-def configure_output(log_format: Literal["text", "json"]) -> None:
+def configure_output(log_format: Literal["text", "json"] | None) -> None:
     """Unless the host application configured logging itself: a handler on the root logger in this format, and
     the app's own loggers at INFO (the request lines). Either way, the request id filter on every root handler."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()
         handler.webapp_request_log = True  # type: ignore[attr-defined]
+        handler.setFormatter(formatter("text"))
         root.addHandler(handler)
         package = logging.getLogger(__name__.partition(".")[0])
         if package.level == logging.NOTSET:
             package.setLevel(logging.INFO)
     for existing in root.handlers:
-        if getattr(existing, "webapp_request_log", False):
+        if log_format is not None and getattr(existing, "webapp_request_log", False):
             existing.setFormatter(formatter(log_format))
         if not any(isinstance(kind, RequestFields) for kind in existing.filters):
             existing.addFilter(RequestFields())
