@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import email.utils
 import logging
 import socket
 import sys
@@ -93,6 +94,12 @@ def _log_request(response: Response) -> Response:
     return response
 
 
+def _date_from_mock_clock(response: Response) -> Response:
+    """The Date header by the mock's clock (advance_clock moves it), as clients compare clocks against it."""
+    response.headers["Date"] = email.utils.formatdate(current_state().now(), usegmt=True)
+    return response
+
+
 def _note_request_context() -> None:
     """Client id and grant type for the request log, read before any fault or error can answer."""
     if request.blueprint in UNLOGGED_BLUEPRINTS:
@@ -115,6 +122,7 @@ def create_app(config: MockConfig | None = None, *, state: MockState | None = No
     app.before_request(_note_request_context)
     app.after_request(_log_request)
     app.after_request(pages.security_headers)
+    app.after_request(_date_from_mock_clock)
     fault_hook.register(app)  # its after-request half runs first (Flask runs them in reverse)
     # Flask's documented way to add WSGI middleware; mypy objects to any assignment to a method.
     app.wsgi_app = _MergeSlashes(app.wsgi_app)  # type: ignore[method-assign]
