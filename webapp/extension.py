@@ -21,7 +21,7 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth_views, challenges, probes, request_log, session_cli
+from . import auth_views, challenges, doctor, probes, request_log, session_cli
 from .authorities import Authority, FlowName, resolve
 from .authority_cache import AuthorityHttpCache
 from .authorization import GROUPS_KEY, Admission, GroupResolver, Memberships, Requirement, graph_base, register_pages
@@ -78,6 +78,7 @@ class EntraSignIn:
         redact_logs()
         register_error_pages(app)
         challenges.register_pages(app)
+        app.cli.add_command(doctor.command(self))  # also, and above all, with settings to fix
         app.jinja_env.globals.setdefault("mock_authority", False)
         if parsed is None:
             log.warning("configuration incomplete: %s", ", ".join(p.setting for p in self.problems))
