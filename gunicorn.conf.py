@@ -7,12 +7,24 @@ import logging
 import multiprocessing
 import os
 import sys
+import tempfile
 
 from dotenv import load_dotenv
 
-from webapp.log_hygiene import DropQueryStrings
-
 load_dotenv()  # gunicorn does not read .env itself; the values then reach the workers too
+
+# Prometheus multiprocess mode (webapp/metrics.py): each worker writes its counts to files in this directory and a
+# scrape adds them up. It must be set before anything imports prometheus_client; by default a fresh directory
+# per start, so no count survives a restart. A directory you set is emptied of its counts at each start.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="webapp-metrics-")
+for name in os.listdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
+    if name.endswith(".db"):
+        os.unlink(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], name))
+
+from prometheus_client import multiprocess  # noqa: E402  (after PROMETHEUS_MULTIPROC_DIR)
+
+from webapp.log_hygiene import DropQueryStrings  # noqa: E402
 
 if not os.environ.get("SECRET_KEY", "").strip():
     # Checked here, in the master, so the server refuses to start instead of each worker failing on its own.
@@ -51,3 +63,8 @@ errorlog = "-"
 def post_worker_init(worker):
     # gunicorn logs the full URI of a request that failed outside the app: cut its query string.
     logging.getLogger("gunicorn.error").addFilter(DropQueryStrings())
+
+
+def child_exit(server, worker):
+    # A dead worker's counters stay in the sum; only its live gauges are dropped.
+    multiprocess.mark_process_dead(worker.pid)

@@ -68,4 +68,8 @@ DEFAULTS: dict[str, str] = {
     "LOCAL_MOCK_AUTHORITY": "",
     # text: one readable line per record; json: one JSON object per line, for a log pipeline (see README, Logs).
     "LOG_FORMAT": "text",
+    # true: Prometheus metrics at /metrics on the app (see README, Metrics).
+    "METRICS": "false",
+    # A separate listener for the metrics: a port (on 127.0.0.1) or host:port; empty: none.
+    "METRICS_PORT": "",
 }

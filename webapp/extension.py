@@ -21,7 +21,7 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth_views, challenges, doctor, probes, request_log, session_cli
+from . import auth_views, challenges, doctor, metrics, probes, request_log, session_cli
 from .authorities import Authority, FlowName, resolve
 from .authority_cache import AuthorityHttpCache
 from .authorization import GROUPS_KEY, Admission, GroupResolver, Memberships, Requirement, graph_base, register_pages
@@ -97,8 +97,10 @@ class EntraSignIn:
             raise RuntimeError("SECRET_KEY is not set")
         keys = DerivedKeys(app.config["SECRET_KEY"])
         store = open_store(settings, app.instance_path, app)
+        counted = metrics.CountedStore(store, settings.session_type)
+        metrics.install(app, counted, settings.metrics, settings.metrics_port)
         sessions = EncryptedSessions(
-            store, keys, settings.session_idle_timeout, settings.session_absolute_timeout, settings.cookie_secure
+            counted, keys, settings.session_idle_timeout, settings.session_absolute_timeout, settings.cookie_secure
         )
         app.session_interface = sessions
         app.config["SESSION_COOKIE_NAME"] = sessions.cookie_name

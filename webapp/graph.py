@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from . import metrics
 from .challenges import ClaimsChallenge
 from .errors import GraphFailure
 from .outbound import ResponseTooLarge
@@ -53,18 +54,23 @@ class GraphClient:
 
     def _send(self, url: str, access_token: str) -> requests.Response:
         try:
-            return self._http.get(
+            response = self._http.get(
                 url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
             )
         except ResponseTooLarge:
+            metrics.count_graph("too_large")
             log.warning("Graph answered with too large a body: %s", url)
             raise GraphFailure(502, "InvalidResponse", "Microsoft Graph's answer was too large.") from None
         except requests.Timeout:
+            metrics.count_graph("timeout")
             log.warning("Graph timed out: %s", url)
             raise GraphFailure(504, "Timeout", "Microsoft Graph did not answer in time.") from None
         except requests.RequestException as exc:
+            metrics.count_graph("unreachable")
             log.warning("Graph unreachable: %s (%s)", url, type(exc).__name__)
             raise GraphFailure(502, "Unreachable", "Microsoft Graph could not be reached.") from None
+        metrics.count_graph(response.status_code)
+        return response
 
 
 def _raise_claims_challenge(response: requests.Response) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import requests
 
+from . import metrics
+
 REUSE_SECONDS = 30
 
 
@@ -53,12 +55,21 @@ class CoalescingHttpClient:
             return self._lead(key, flight, url, data, kwargs)
         flight = existing
         if flight.done.wait(self._wait_seconds) and flight.response is not None:
+            metrics.TOKEN_REFRESHES.labels("coalesced").inc()
             return flight.response
-        return self._http.post(url, data=data, **kwargs)  # the leader failed to get any answer: try ourselves
+        return self._counted_post(url, data, kwargs)  # the leader failed to get any answer: try ourselves
+
+    def _counted_post(self, url: str, data: Any, kwargs: dict[str, Any]) -> requests.Response:
+        response = None
+        try:
+            response = self._http.post(url, data=data, **kwargs)
+            return response
+        finally:
+            metrics.count_refresh(response)
 
     def _lead(self, key: str, flight: _Flight, url: str, data: Any, kwargs: dict[str, Any]) -> requests.Response:
         try:
-            flight.response = self._http.post(url, data=data, **kwargs)
+            flight.response = self._counted_post(url, data, kwargs)
             return flight.response
         finally:
             flight.finished_at = time.monotonic()

@@ -95,6 +95,8 @@ class Settings:
     signin_trace: bool  # the "What just happened" page (signin_trace.py)
     local_mock_authority: bool
     log_format: Literal["text", "json"]
+    metrics: bool  # /metrics on the app (metrics.py)
+    metrics_port: tuple[str, int] | None  # a separate metrics listener: (host, port)
 
     @property
     def credential_kind(self) -> CredentialKind:
@@ -351,6 +353,16 @@ def signin_trace(value: Any) -> bool | None:
         raise Invalid("must be auto, true or false.") from None
 
 
+def metrics_port(value: Any) -> tuple[str, int] | None:
+    """Empty or 0: none; a port (on 127.0.0.1); or host:port."""
+    host, _, port = text(value).rpartition(":")
+    if port in ("", "0") and not host:
+        return None
+    if not port.isdigit() or not 0 < int(port) <= 65535:
+        raise Invalid("must be a port (served on 127.0.0.1), host:port, or empty for none.")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 def redis_url(value: Any) -> str:
     value = text(value)
     if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
@@ -429,6 +441,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "SIGNIN_TRACE": signin_trace,
     "LOCAL_MOCK_AUTHORITY": boolean,
     "LOG_FORMAT": log_format,
+    "METRICS": boolean,
+    "METRICS_PORT": metrics_port,
 }
 FIELD_OF = {"SCOPE": "scopes"}
 

@@ -18,7 +18,7 @@ import requests
 from flask import Request, session
 from werkzeug.wrappers import Response
 
-from . import challenges, id_token, request_log
+from . import challenges, id_token, metrics, request_log
 from .authorities import Authority, FlowName
 from .authorization import Admission
 from .discovery import AuthorityMetadata
@@ -128,6 +128,7 @@ class SignIn:
             ) from None
         return str(result["auth_uri"])
 
+    @metrics.counts_sign_ins
     def finish(self, request: Request, forget: Any) -> str | StartFlow:
         """Complete the sign-in from the authority's redirect; return where to go next (or the flow to start).
 
