@@ -56,3 +56,14 @@ def test_counts_add_up_across_workers(mock_authority, tmp_path, report):
 def test_no_metrics_unless_enabled(mock_authority, tmp_path):
     with servers.gunicorn(app_settings(mock_authority, tmp_path), tmp_path, workers=2) as server:
         assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 404
+
+
+def test_metrics_port_serves_every_workers_counts(mock_authority, tmp_path):
+    port = servers.free_port()
+    settings = app_settings(mock_authority, tmp_path, METRICS_PORT=str(port))
+    with servers.gunicorn(settings, tmp_path, workers=WORKERS) as server:
+        for _ in range(REQUESTS):
+            assert requests.get(f"{server.url}/healthz", headers={"Connection": "close"}, timeout=10).ok
+        assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 404  # not on the app: METRICS off
+        found = samples(f"http://127.0.0.1:{port}")
+    assert total(found, "webapp_request_duration_seconds_count", route="/healthz") == REQUESTS
