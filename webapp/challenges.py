@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import time
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, render_template
 
+from . import aadsts
 from .errors import SignInFailure
 from .session_store import StoreUnavailable
 from .www_authenticate import MAX_CLAIMS_CHARS, UnusableClaims
@@ -52,7 +52,6 @@ ADMIN_ONLY_PERMISSIONS = frozenset(
         "Sites.Read.All",
     )
 )
-_CODE = re.compile(r"AADSTS(\d+)")
 
 
 class ClaimsChallenge(Exception):
@@ -67,6 +66,10 @@ class ClaimsChallenge(Exception):
 @dataclass(eq=False)
 class BlockedByPolicy(SignInFailure):
     """AADSTS53003: a Conditional Access policy blocks this user or this sign-in; no retry helps."""
+
+    @property
+    def explanation(self) -> aadsts.Explanation | None:
+        return aadsts.explain(BLOCKED_CODE)  # whichever code Entra named first
 
 
 @dataclass(eq=False)
@@ -105,9 +108,7 @@ def usable_claims(text: Any) -> str | None:
 
 def codes_of(result: Mapping[str, Any]) -> set[str]:
     """The AADSTS codes of an error: the token endpoint's error_codes, or those in the description."""
-    codes = result.get("error_codes")
-    found = {str(code) for code in codes} if isinstance(codes, list) else set()
-    return found | set(_CODE.findall(str(result.get("error_description") or "")))
+    return set(aadsts.codes_of(result))
 
 
 def next_round(session: MutableMapping[str, Any], path: str, reason: str, permissions: tuple[str, ...] = ()) -> dict:

@@ -13,6 +13,7 @@ import flask
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import aadsts as codebook
 from . import request_log
 from .session_store import StoreUnavailable
 from .sessions import ServerSession
@@ -47,37 +48,15 @@ PLAIN_WORDS = {
 # operator's to fix, not the user's. 503, not 502: the site cannot sign anyone in until its configuration changes
 # (502 would blame Entra, which answered correctly; 4xx would blame the user; 500 would say the app crashed).
 MISCONFIGURED = 503
-CREDENTIAL_FIXES = {
-    "700016": "Entra knows no app with this CLIENT_ID in this tenant: copy the Application (client) ID from the "
-    "app's Overview page, and check the tenant in AUTHORITY.",
-    "700021": "The client assertion's issuer and subject must be the app's CLIENT_ID: the certificate or federated "
-    "token belongs to another app registration.",
-    "700023": "The client assertion's audience is not this tenant's token endpoint: check the tenant in AUTHORITY.",
-    "700024": "The client assertion is outside its validity period: check this server's clock (NTP), and that "
-    "CLIENT_ASSERTION_FILE is being refreshed before its token expires.",
-    "700027": "Entra does not accept the certificate that signed the client assertion: upload its public part "
-    "(the .cer/.pem, not the key) under Certificates & secrets > Certificates, and check that the thumbprint "
-    "shown there matches the certificate in CLIENT_CERTIFICATE_PATH (the app logs it at start-up).",
-    "700211": "No federated credential of the app trusts the token's issuer: under Certificates & secrets > "
-    "Federated credentials the issuer must be exactly the token's iss (e.g. the cluster's OIDC issuer URL).",
-    "700212": "No federated credential of the app accepts the token's audience: it must be "
-    "api://AzureADTokenExchange, in the credential and in the token.",
-    "700213": "No federated credential of the app matches the token's subject: for AKS it is "
-    "system:serviceaccount:<namespace>:<service account>; for a managed identity, add it as a federated "
-    "credential (managed identity) of the app.",
-    "7000215": "CLIENT_SECRET is not a valid secret of this app: copy the secret's Value (shown once, when it is "
-    "created), not its Secret ID. Create a new secret if the Value is lost.",
-    "7000218": "The token request carried no credential: set exactly one of CLIENT_SECRET, CLIENT_CERTIFICATE_PATH, "
-    "CLIENT_ASSERTION_FILE or MANAGED_IDENTITY_CLIENT_ID.",
-    "7000222": "CLIENT_SECRET has expired: create a new secret under Certificates & secrets and set its Value.",
-}
+# Their texts live in aadsts.py, with every other code's.
+CREDENTIAL_FIXES = {code: e.fix for code, e in codebook.TABLE.items() if e.credential}
 CREDENTIAL_FIX_UNKNOWN = (
     "Check the app's credential (CLIENT_SECRET, CLIENT_CERTIFICATE_PATH, CLIENT_ASSERTION_FILE or "
     "MANAGED_IDENTITY_CLIENT_ID) against Certificates & secrets in its registration."
 )
-_AADSTS = re.compile(r"AADSTS(\d+)")
 _TRACE = re.compile(r"Trace ID:\s*([0-9a-fA-F-]{8,})")
 _CORRELATION = re.compile(r"Correlation ID:\s*([0-9a-fA-F-]{8,})")
+_TIMESTAMP = re.compile(r"Timestamp:\s*([0-9][0-9:TZ .-]{9,40}Z)")
 _ID_LINES = re.compile(r"^\s*(Trace ID|Correlation ID|Timestamp):.*$", re.MULTILINE)
 
 
@@ -91,6 +70,17 @@ class SignInFailure(Exception):
     correlation_id: str | None = None
     trace_id: str | None = None
     aadsts: str | None = None
+    timestamp: str | None = None
+
+    @property
+    def explanation(self) -> codebook.Explanation | None:
+        """What the AADSTS code means, why, and how to fix it; None for an unknown code (see lookup_url)."""
+        return codebook.explain(self.aadsts)
+
+    @property
+    def lookup_url(self) -> str | None:
+        """Microsoft's page for the AADSTS code, if there is one."""
+        return codebook.lookup_url(self.aadsts) if self.aadsts else None
 
     @property
     def plain_words(self) -> str:
@@ -108,7 +98,6 @@ class SignInFailure(Exception):
         """Build from an OAuth error dict (the token endpoint's JSON, or an authorize error redirect); a refusal
         of the app itself is MISCONFIGURED whatever the caller's status."""
         description = str(result.get("error_description") or "")
-        codes = result.get("error_codes")
         failure = cls(
             status=status,
             error=str(result.get("error") or "unknown_error")[:100],
@@ -116,7 +105,8 @@ class SignInFailure(Exception):
             description=_ID_LINES.sub("", description).strip()[:2000],
             correlation_id=result.get("correlation_id") or _first(_CORRELATION, description),
             trace_id=result.get("trace_id") or _first(_TRACE, description),
-            aadsts=str(codes[0]) if isinstance(codes, list) and codes else _first(_AADSTS, description),
+            aadsts=codebook.code_of(result),
+            timestamp=str(result.get("timestamp") or "")[:40] or _first(_TIMESTAMP, description),
         )
         if failure.fix:
             failure.status = MISCONFIGURED
@@ -195,6 +185,15 @@ def _first(pattern: re.Pattern[str], text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _sent(failure: SignInFailure) -> dict[str, str]:
+    """The redirect URI this app sends, for a page explaining a redirect URI error."""
+    explanation = failure.explanation
+    settings = getattr(flask.current_app.extensions.get("entra_signin"), "settings", None)
+    if explanation is None or not explanation.redirect_uri or settings is None:
+        return {}
+    return {"redirect_uri": str(settings.redirect_uri)}
+
+
 def register_error_pages(app: Flask) -> None:
     """One error-page path for the whole app."""
 
@@ -204,9 +203,10 @@ def register_error_pages(app: Flask) -> None:
         ids = {**failure.log_fields(), "client_request_id": request_log.client_request_id()}
         if failure.fix:
             log.error("Entra refused the app's credential or registration: %s", failure.log_fields(), extra=ids)
-            return render_template("errors/credential.html", failure=failure, fix=failure.fix), failure.status
+            page = render_template("errors/credential.html", failure=failure, fix=failure.fix, **_sent(failure))
+            return page, failure.status
         log.warning("sign-in failed: %s", failure.log_fields(), extra=ids)
-        return render_template("errors/auth.html", failure=failure), failure.status
+        return render_template("errors/auth.html", failure=failure, **_sent(failure)), failure.status
 
     @app.errorhandler(CredentialUnavailable)
     def credential_unavailable(error: CredentialUnavailable) -> Any:
