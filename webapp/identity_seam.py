@@ -25,6 +25,9 @@ from .credentials import ClientCredential
 from .id_token import IdTokenValidator, ValidatingTokenCache
 
 IDENTITY_VERSION = "0.11.0"
+# Where identity keeps msal's auth code flow (auth_uri, state, nonce, code_verifier, ...) in the mapping it works
+# in, dropped on success: the sign-in trace copies it first.
+AUTH_FLOW_KEY: str = identity.web.Auth._AUTH_FLOW
 
 
 class Auth(identity.web.Auth):

@@ -23,7 +23,7 @@ from .authorities import Authority, FlowName
 from .authorization import Admission
 from .discovery import AuthorityMetadata
 from .errors import IdTokenRejected, NeedsSignIn, SignInFailure
-from .identity_seam import Auth
+from .identity_seam import AUTH_FLOW_KEY, Auth
 from .pending_sign_in import PendingSignIns
 from .sessions import EncryptedSessions, current_session
 from .www_authenticate import UnusableClaims
@@ -43,8 +43,6 @@ NEXT_KEY = "webapp.next"
 # codes in error_description (https://learn.microsoft.com/azure/active-directory-b2c/error-codes).
 B2C_FORGOT_PASSWORD = "AADB2C90118"
 B2C_USER_CANCELLED = "AADB2C90091"
-# identity keeps msal's auth code flow (auth_uri, state, nonce, code_verifier, ...) here, and drops it on success.
-AUTH_FLOW_KEY = "_auth_flow"
 # The sign-in trace (signin_trace.py): from the flow as started, the callback's parameters, what the ID token's
 # validation recorded, the user's claims and the metadata used, what to keep in the new session.
 Tracer = Callable[

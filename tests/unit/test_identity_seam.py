@@ -36,6 +36,7 @@ def test_identity_keeps_the_user_and_the_cache_in_the_mapping_it_is_given():
     # tests/support/people.py reads the user's claims under this key; _load_cache reads the cache under the other.
     assert identity.web.Auth._USER == "_logged_in_user"
     assert identity.web.Auth._TOKEN_CACHE == "_token_cache"
+    assert identity.web.Auth._AUTH_FLOW == "_auth_flow"  # the sign-in trace copies the flow kept there
     session = {}
     auth = identity.web.Auth(session=session, client_id="client", authority="https://login.example.test/tenant")
     auth._save_user_into_session({"oid": "x"})
