@@ -166,6 +166,11 @@ class CountedStore:
         self._store = store
         self._kind = kind
 
+    @property
+    def wrapped(self) -> SessionStore:
+        """The store whose operations are counted."""
+        return self._store
+
     def _do(self, operation: str, *args: Any) -> Any:
         STORE_OPERATIONS.labels(self._kind, operation).inc()
         try:

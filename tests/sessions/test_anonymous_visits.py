@@ -12,13 +12,14 @@ from tests.support import servers
 from tests.support.apps import app_settings, serve_app
 from tests.support.browser import ScriptedBrowser, is_signed_in
 from tests.support.html import Page
+from tests.support.store import app_store
 
 
 def store_size(app, store, request) -> int:
     """Every entry in the store: Redis keys (DBSIZE) or directory entries."""
     if store == "redis":
         return request.getfixturevalue("redis_client").dbsize()
-    return len(list(Path(app.session_interface.store.directory).iterdir()))
+    return len(list(Path(app_store(app).directory).iterdir()))
 
 
 def test_cookieless_visits_store_nothing(store_settings, store, request, report):

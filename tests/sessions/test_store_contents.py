@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.apps import serve_app
 from tests.support.browser import ScriptedBrowser, answers_signed_in, is_signed_in
-from tests.support.store import read_session, redis_key, session_file
+from tests.support.store import app_store, read_session, redis_key, session_file
 from webapp.sealing import Ticket
 
 
@@ -30,7 +30,7 @@ def store_entries(app, store, request) -> dict[str, bytes]:
             else:
                 entries[key.decode()] = repr(kind).encode()
         return entries
-    directory = Path(app.session_interface.store.directory)
+    directory = Path(app_store(app).directory)
     return {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()}
 
 

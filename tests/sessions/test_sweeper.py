@@ -7,7 +7,7 @@ import time
 
 from tests.support.apps import app_settings, serve_app
 from tests.support.browser import ScriptedBrowser
-from tests.support.store import session_files
+from tests.support.store import app_store, session_files
 from webapp.sealing import Ticket
 from webapp.session_store import FileStore
 from webapp.sweeper import SWEEP_GRACE, Sweeper
@@ -23,7 +23,7 @@ def test_sweep_command_deletes_long_expired_files_and_nothing_else(mock_authorit
     with serve_app(app_settings(mock_authority, tmp_path)) as (app, url):
         browser = ScriptedBrowser(url)
         browser.sign_in()
-        store, directory = app.session_interface.store, tmp_path / "sessions"
+        store, directory = app_store(app), tmp_path / "sessions"
         expired_sessions(store, 300, SWEEP_GRACE + 60)
         expired_sessions(store, 5, 10)  # within the grace period: kept
         legacy = directory / ("ab" * 32)  # a Flask-Session file of an earlier version: plaintext tokens
@@ -39,7 +39,7 @@ def test_sweep_command_deletes_long_expired_files_and_nothing_else(mock_authorit
 def test_each_server_process_sweeps_in_the_background(mock_authority, tmp_path):
     with serve_app(app_settings(mock_authority, tmp_path, SESSION_SWEEP_INTERVAL=1)) as (app, url):
         directory = tmp_path / "sessions"
-        expired_sessions(app.session_interface.store, 50, SWEEP_GRACE + 60)
+        expired_sessions(app_store(app), 50, SWEEP_GRACE + 60)
         browser = ScriptedBrowser(url)
         browser.sign_in()  # the first request starts the sweeper thread
         deadline = time.monotonic() + 10

@@ -16,9 +16,15 @@ def session_files(directory) -> list[Path]:
     return [path for path in Path(directory).iterdir() if path.suffix == ".s" and KEY.match(path.stem)]
 
 
+def app_store(app) -> FileStore | RedisStore:
+    """The app's store itself, under the metrics' counting wrapper."""
+    store = app.session_interface.store
+    return getattr(store, "wrapped", store)
+
+
 def stored_sessions(app) -> int:
     """How many sessions the app's store holds (expired ones not yet deleted included)."""
-    store = app.session_interface.store
+    store = app_store(app)
     if isinstance(store, RedisStore):
         return sum(1 for _ in store._client.scan_iter(match=REDIS_PREFIX + "s:*"))
     return len(session_files(store.directory))
@@ -36,7 +42,7 @@ def read_session(app, cookie: str) -> dict | None:
 
 def session_file(app, cookie: str) -> Path:
     """The file holding this session cookie's session, in a filesystem store."""
-    store = app.session_interface.store
+    store = app_store(app)
     assert isinstance(store, FileStore)
     return Path(store.directory) / f"{Ticket.from_cookie(cookie).store_key}.s"
 
