@@ -11,6 +11,7 @@ import re
 import secrets
 import urllib.parse
 
+import msal
 import pytest
 import requests
 
@@ -175,3 +176,23 @@ def oauth(mock) -> OAuthDriver:
 def oauth_driver():
     """The driver class, for tests that run a mock of their own."""
     return OAuthDriver
+
+
+@pytest.fixture()
+def make_msal_app(mock, monkeypatch):
+    """Builds real msal apps for the configured client, trusting the mock's throwaway CA as the app does (msal
+    exposes no verify option through identity); keyword arguments go to ConfidentialClientApplication."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", mock.ca_bundle)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+    def make(**options) -> msal.ConfidentialClientApplication:
+        return msal.ConfidentialClientApplication(
+            mock.config.client_id,
+            client_credential=mock.config.client_secret,
+            authority=mock.authority,
+            instance_discovery=False,
+            token_cache=msal.SerializableTokenCache(),
+            **options,
+        )
+
+    return make

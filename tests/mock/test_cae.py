@@ -14,7 +14,6 @@ import json
 import re
 
 import jwt
-import msal
 import pytest
 
 from tests.support.authorize_page import redirect_query, submit
@@ -39,17 +38,8 @@ def challenge_params(header: str) -> dict[str, str]:
 
 
 @pytest.fixture()
-def msal_app(mock, monkeypatch):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", mock.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return msal.ConfidentialClientApplication(
-        mock.config.client_id,
-        client_credential=mock.config.client_secret,
-        authority=mock.authority,
-        instance_discovery=False,
-        client_capabilities=["cp1"],
-        token_cache=msal.SerializableTokenCache(),
-    )
+def msal_app(make_msal_app):
+    return make_msal_app(client_capabilities=["cp1"])
 
 
 def cp1_sign_in(oauth, account: str) -> dict:

@@ -13,7 +13,6 @@ import re
 import urllib.parse
 
 import jwt
-import msal
 import pytest
 
 from tests.support.authorize_page import redirect_query, submit
@@ -34,17 +33,8 @@ def approve_mfa(oauth, page):
 
 
 @pytest.fixture()
-def msal_app(mock, monkeypatch):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", mock.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return msal.ConfidentialClientApplication(
-        mock.config.client_id,
-        client_credential=mock.config.client_secret,
-        authority=mock.authority,
-        instance_discovery=False,
-        client_capabilities=["cp1"],
-        token_cache=msal.SerializableTokenCache(),
-    )
+def msal_app(make_msal_app):
+    return make_msal_app(client_capabilities=["cp1"])
 
 
 @pytest.mark.parametrize("code", [50076, 50079])

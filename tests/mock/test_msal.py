@@ -11,17 +11,8 @@ import pytest
 
 
 @pytest.fixture()
-def msal_app(mock, monkeypatch):
-    # How the app makes msal trust the throwaway CA (msal exposes no verify option through identity).
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", mock.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return msal.ConfidentialClientApplication(
-        mock.config.client_id,
-        client_credential=mock.config.client_secret,
-        authority=mock.authority,
-        instance_discovery=False,
-        token_cache=msal.SerializableTokenCache(),
-    )
+def msal_app(make_msal_app):
+    return make_msal_app()
 
 
 @pytest.mark.filterwarnings("ignore:.*response_mode.*:UserWarning")
