@@ -121,17 +121,20 @@ def _authorize(allowed: frozenset[str]) -> tokens.Claims:
     return claims
 
 
-def _parse_select() -> list[str] | None:
-    """$select as canonical property names (None: no $select)."""
+def _parse_select(
+    properties_by_lower: dict[str, str] | None = None, type_name: str = "microsoft.graph.user"
+) -> list[str] | None:
+    """$select as canonical property names of the type (None: no $select); users' unless told otherwise."""
     raw = request.args.get("$select")
     if raw is None:
         return None
+    known = _PROPERTY_BY_LOWER if properties_by_lower is None else properties_by_lower
     names: list[str] = []
     for part in (p.strip() for p in raw.split(",")):
-        name = _PROPERTY_BY_LOWER.get(part.lower())
+        name = known.get(part.lower())
         if name is None:
             raise GraphError(
-                400, "Request_BadRequest", f"Could not find a property named '{part}' on type 'microsoft.graph.user'."
+                400, "Request_BadRequest", f"Could not find a property named '{part}' on type '{type_name}'."
             )
         if name not in names:
             names.append(name)

@@ -39,22 +39,6 @@ def _group_json(group: Group, select: list[str] | None) -> dict[str, object]:
     return {"@odata.type": "#microsoft.graph.group", **({k: data[k] for k in select} if select else data)}
 
 
-def _group_select() -> list[str] | None:
-    raw = request.args.get("$select")
-    if raw is None:
-        return None
-    names: list[str] = []
-    for part in (p.strip() for p in raw.split(",")):
-        name = _GROUP_PROPERTY_BY_LOWER.get(part.lower())
-        if name is None:
-            raise GraphError(
-                400, "Request_BadRequest", f"Could not find a property named '{part}' on type 'microsoft.graph.group'."
-            )
-        if name not in names:
-            names.append(name)
-    return names
-
-
 def _page_size() -> int:
     top = request.args.get("$top")
     if top is None:
@@ -68,7 +52,7 @@ def _page_size() -> int:
 
 def _membership_page(groups: list[Group]) -> Response:
     """One page of a directoryObject collection, with @odata.nextLink while more remain."""
-    select = _group_select()
+    select = _parse_select(_GROUP_PROPERTY_BY_LOWER, "microsoft.graph.group")
     size, offset = _page_size(), _parse_skiptoken(request.args.get("$skiptoken"))
     context = f"{request.host_url.rstrip('/')}/v1.0/$metadata#directoryObjects"
     body: dict[str, object] = {"@odata.context": context + (f"({','.join(select)})" if select else "")}

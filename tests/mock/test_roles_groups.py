@@ -204,3 +204,10 @@ def test_graph_faults_reach_the_membership_calls(mock, oauth, path, method):
     mock.state.enqueue_fault("graph", "status", status=503)
     response = graph(mock, oauth, path, token, method, json={"securityEnabledOnly": True})
     assert response.status_code == 503 and response.json()["error"]["code"] == "serviceNotAvailable"
+
+
+def test_an_unknown_group_property_in_select_is_graphs_400(mock, oauth):
+    token = oauth.sign_in(account=user(mock, "AdeleV").oid, scope=MEMBERSHIPS_SCOPE)["access_token"]
+    response = graph(mock, oauth, "/me/memberOf?$select=id,jobTitle", token)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "Request_BadRequest"
+    assert "'jobTitle' on type 'microsoft.graph.group'" in response.json()["error"]["message"]
