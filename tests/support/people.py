@@ -51,8 +51,9 @@ def seed_like(app, cookie: str, count: int) -> list:
     return seeded
 
 
-def who_is_signed_in(app_url: str, cookie_name: str, people: list, threads=8) -> list:
-    """GET / with each cookie; return the h1 of each page, or the redirect target if the app sent it away."""
+def who_is_signed_in(app_url: str, cookie_name: str, people: list, threads=8, verify: str | bool = True) -> list:
+    """GET / with each cookie; return the h1 of each page, or the redirect target if the app sent it away.
+    verify: requests' TLS verification (a CA bundle's path for an https site of the test's own CA)."""
     local = threading.local()
 
     def one(person):
@@ -60,7 +61,11 @@ def who_is_signed_in(app_url: str, cookie_name: str, people: list, threads=8) ->
         if not hasattr(local, "http"):
             local.http = requests.Session()
         response = local.http.get(
-            f"{app_url}/", headers={"Cookie": f"{cookie_name}={cookie}"}, allow_redirects=False, timeout=30
+            f"{app_url}/",
+            headers={"Cookie": f"{cookie_name}={cookie}"},
+            allow_redirects=False,
+            timeout=30,
+            verify=verify,
         )
         return (
             Page(response).h1

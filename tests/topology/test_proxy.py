@@ -1,0 +1,106 @@
+"""What the deploy/ nginx site does besides passing requests on: plain http redirects to the configured origin,
+the client's forwarded headers and request id are replaced, the access log holds no query string, and nginx's own
+refusals (no app server, a body too large) are pages with the app's security headers."""
+
+import contextlib
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from tests.support import servers
+from tests.support.topology import Nginx
+
+pytestmark = pytest.mark.topology
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
+
+
+def https(site) -> requests.Session:
+    http = requests.Session()
+    http.verify, http.trust_env = str(site.ca_pem), False
+    return http
+
+
+def test_plain_http_redirects_to_the_configured_origin_whatever_the_host(site):
+    response = requests.get(
+        f"{site.http_url}/call_api?x=1", headers={"Host": "evil.example"}, allow_redirects=False, timeout=5
+    )
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"{site.url}/call_api?x=1"
+    assert "nginx/" not in response.headers.get("Server", ""), "server_tokens off: no version"
+
+
+def test_clients_forwarded_headers_and_request_id_are_replaced(site):
+    """The app trusts one proxy (TRUSTED_PROXIES=1), so what it believes must be what nginx says, never what the
+    client sent: a client claiming plain http still gets HSTS, and its request id is not the one logged."""
+    claimed = "client-chosen-id-123"
+    log_start = len(site.nginx.access_log())
+    response = https(site).get(
+        f"{site.url}/login",
+        headers={"X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example", "X-Request-ID": claimed},
+        timeout=5,
+    )
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "evil.example" not in response.text
+    request_id = response.headers["X-Request-ID"]
+    assert request_id != claimed and re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+    [line] = site.nginx.access_log()[log_start:]
+    assert line.endswith(f"request_id={request_id}"), "nginx's log and the app's answer name the request alike"
+
+
+def test_access_log_never_holds_the_authorization_code(site):
+    browser = site.browser()
+    log_start = len(site.nginx.access_log())
+    picker = browser.open_account_picker()
+    callback = browser.choose(picker, follow=False).headers["Location"]
+    query = parse_qs(urlsplit(callback).query)
+    assert browser.get(callback).h1.startswith("Welcome")
+    logged = "\n".join(site.nginx.access_log()[log_start:])
+    assert '"GET /getAToken HTTP/1.1" 302 ' in logged, logged
+    for secret in (query["code"][0], query["state"][0], "code=", "state="):
+        assert secret not in logged
+
+
+@contextlib.contextmanager
+def nginx_without_app_servers(site, tmp_path):
+    """The same site file, its upstreams pointing at ports where nothing listens."""
+    values = dict(site.nginx.values)
+    port = servers.free_port()
+    values.update(
+        HTTPS_LISTEN=f"127.0.0.1:{port}",
+        HTTP_LISTEN=f"127.0.0.1:{servers.free_port()}",
+        APP_SERVER_1=f"127.0.0.1:{servers.free_port()}",
+        APP_SERVER_2=f"127.0.0.1:{servers.free_port()}",
+        ACCESS_LOG=str(tmp_path / "access.log"),
+    )
+    nginx = Nginx(tmp_path, values)
+    nginx.start()
+    try:
+        yield f"https://localhost:{port}"
+    finally:
+        nginx.stop()
+
+
+def test_no_app_server_answering_is_a_503_page_with_security_headers(site, tmp_path):
+    with nginx_without_app_servers(site, tmp_path) as url:
+        response = https(site).get(f"{url}/", timeout=10)
+    assert response.status_code == 503, response.text
+    assert "Temporarily unavailable" in response.text and "Try again" in response.text
+    assert response.headers["Retry-After"] == "5" and response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    for header in SECURITY_HEADERS:
+        assert header in response.headers, header
+
+
+def test_bodies_too_large_for_nginx_or_for_the_app_are_413_pages(site):
+    http = https(site)
+    too_large_for_nginx = http.post(f"{site.url}/logout", data=b"x" * 100_000, timeout=10)
+    assert too_large_for_nginx.status_code == 413 and "Request too large" in too_large_for_nginx.text
+    for header in SECURITY_HEADERS:
+        assert header in too_large_for_nginx.headers, header
+    too_large_for_the_app = http.post(f"{site.url}/logout", data=b"x" * 20_000, timeout=10)
+    assert too_large_for_the_app.status_code == 413, too_large_for_the_app.text[:300]
+    assert "X-Request-ID" in too_large_for_the_app.headers, "the app's own page, passed through"
