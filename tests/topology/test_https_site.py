@@ -38,6 +38,8 @@ def test_sign_in_users_page_and_sign_out_in_chromium(site, page):
     assert users.status == 200 and page.locator("table").count() == 1, page.content()[:500]
     assert users.headers["strict-transport-security"] == "max-age=31536000"
     assert users.headers["cache-control"] == "no-store"
+    protocol = page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol")
+    assert protocol == "h2", f"Chromium reached nginx over {protocol}, not HTTP/2"
 
     page.goto(f"{site.url}/logout")
     page.locator("form.actions button[type=submit]").click()

@@ -4,6 +4,8 @@ refusals (no app server, a body too large) are pages with the app's security hea
 
 import contextlib
 import re
+import socket
+import ssl
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -104,3 +106,36 @@ def test_bodies_too_large_for_nginx_or_for_the_app_are_413_pages(site):
     too_large_for_the_app = http.post(f"{site.url}/logout", data=b"x" * 20_000, timeout=10)
     assert too_large_for_the_app.status_code == 413, too_large_for_the_app.text[:300]
     assert "X-Request-ID" in too_large_for_the_app.headers, "the app's own page, passed through"
+
+
+def handshake(site, maximum=None, minimum=None, ciphers=None):
+    """A TLS handshake with nginx from a client that offers only what it is given; (version, cipher) or the
+    error, which names the alert the server sent when it refused."""
+    context = ssl.create_default_context(cafile=str(site.ca_pem))
+    if ciphers:
+        context.set_ciphers(ciphers)
+    if minimum:
+        context.minimum_version = minimum
+    if maximum:
+        context.maximum_version = maximum
+    port = int(site.nginx.values["HTTPS_LISTEN"].rpartition(":")[2])
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            return tls.version(), tls.cipher()[0]
+    except ssl.SSLError as error:
+        return str(error)
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")  # on purpose
+def test_tls_1_3_and_1_2_with_forward_secret_aead_ciphers_only(site):
+    assert handshake(site)[0] == "TLSv1.3"
+    version, cipher = handshake(site, maximum=ssl.TLSVersion.TLSv1_2)
+    assert version == "TLSv1.2" and cipher.startswith("ECDHE-") and "GCM" in cipher, cipher
+    # A TLS 1.2 client offering only CBC ciphers, and a TLS 1.1 client: nginx refuses both with an alert.
+    cbc_only = "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA"
+    assert "ALERT_HANDSHAKE_FAILURE" in handshake(site, maximum=ssl.TLSVersion.TLSv1_2, ciphers=cbc_only)
+    old = handshake(site, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1, "DEFAULT:@SECLEVEL=0")
+    assert "ALERT_PROTOCOL_VERSION" in old, old
