@@ -81,8 +81,16 @@ def _tls_files(directory: Path) -> tuple[Path, Path, Path]:
 
 
 def _environment_file(path: Path, settings: dict) -> None:
-    """/etc/webapp/webapp.env: what a deployer writes (systemd's EnvironmentFile format)."""
-    path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    """/etc/webapp/webapp.env as the README has a deployer make it: .env.sample with their values filled in (the
+    sample's comments and other defaults kept), in the format systemd's EnvironmentFile= reads."""
+    lines, given = [], {key: str(value) for key, value in settings.items()}
+    for line in (servers.ROOT / ".env.sample").read_text().splitlines():
+        key, equals, _value = line.partition("=")
+        if equals and not line.startswith("#") and key in given:
+            line = f"{key}={given.pop(key)}"
+        lines.append(line)
+    lines += [f"{key}={value}" for key, value in given.items()]  # server settings the sample leaves to the unit
+    path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
 
 

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.support import servers
-from tests.support.topology import DEPLOY, SYSTEMD_UNIT
+from tests.support.topology import DEPLOY, NGINX_TEMPLATE, PLACEHOLDER, SYSTEMD_UNIT
 
 pytestmark = pytest.mark.topology
 
@@ -47,3 +47,12 @@ def test_readme_names_every_deploy_file():
     for path in sorted(DEPLOY.rglob("*")):
         if path.is_file():
             assert str(path.relative_to(servers.ROOT)) in section, f"README's production section omits {path.name}"
+
+
+def test_the_documented_envsubst_command_names_every_placeholder():
+    """The render command in the nginx file's header lists exactly its placeholders: envsubst leaves a name it
+    is not given as it is, and then nginx would read `${NAME}` as a variable of its own."""
+    template = NGINX_TEMPLATE.read_text()
+    header = "\n".join(line.lstrip("# ") for line in template.splitlines() if line.startswith("#"))
+    [listed] = re.findall(r"envsubst '([^']*)'", header)
+    assert set(re.findall(r"\$\{(\w+)\}", listed)) == set(PLACEHOLDER.findall(template))
