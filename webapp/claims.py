@@ -39,14 +39,44 @@ def claim_rows(claims: dict) -> list:
 
 
 def claims_table(claims: dict) -> Markup:
-    """The claims as an HTML table. Rendered once per distinct token, not per page view: the table is most
-    of the signed-in page's rendering cost, and a user's claims change only when a new ID token arrives."""
-    return _render_rows(tuple(claim_rows(claims)))
+    """The claims as an HTML table. Rendered once per distinct set of claims, not per page view: the table, and
+    the rows' text (dates above all), were most of the signed-in page's rendering cost, and a user's claims change
+    only when a new ID token arrives."""
+    return _render_rows(_Claims(claims))
+
+
+class _Claims:
+    """Claims as a cache key: equal when the claims are (names, values and the values' JSON types alike)."""
+
+    __slots__ = ("claims", "_key", "_hash")
+
+    def __init__(self, claims: dict):
+        self.claims = claims
+        self._key = _frozen(claims)
+        self._hash = hash(self._key)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Claims) and self._key == other._key
+
+
+def _frozen(value: object) -> object:
+    """A hashable form of a JSON value. Strings stand for themselves; any other value carries its type, so that
+    true, 1 and 1.0 (equal in Python) stay apart."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return (dict, tuple((name, _frozen(item)) for name, item in value.items()))
+    if isinstance(value, list):
+        return (list, tuple(_frozen(item) for item in value))
+    return (type(value), value)
 
 
 @functools.lru_cache(maxsize=1024)
-def _render_rows(rows: tuple) -> Markup:
-    return Markup(render_template("claims_table.html", claims=rows))
+def _render_rows(claims: _Claims) -> Markup:
+    return Markup(render_template("claims_table.html", claims=claim_rows(claims.claims)))
 
 
 def _display(name: str, value: object) -> str:

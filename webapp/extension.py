@@ -46,6 +46,7 @@ from .signin import FlowAuth, SignIn
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
 EXTENSION_KEY = "entra_signin"
+_UNREAD = object()  # g holds no user yet (None is a user-less answer)
 
 
 class EntraSignIn:
@@ -153,9 +154,11 @@ class EntraSignIn:
 
         app.before_request(functools.partial(_bounded_chunked_body, settings.max_content_length))
 
+        account_flows = frozenset(authority.flows.keys() - {"signin"})
+
         @app.context_processor
         def navigation() -> dict[str, Any]:
-            return {"signed_in": _signed_in(), "account_flows": authority.flows.keys() - {"signin"}}
+            return {"signed_in": _signed_in(), "account_flows": account_flows}
 
         # Forms may post to the authority's end-session endpoint (through /logout's redirect), and the authority
         # may frame the front-channel logout page.
@@ -170,9 +173,10 @@ class EntraSignIn:
     # The public API
 
     def user(self) -> dict[str, Any] | None:
-        if "entra_user" not in g:
-            g.entra_user = self.sign_in.user()
-        return cast("dict[str, Any] | None", g.entra_user)
+        user = g.get("entra_user", _UNREAD)
+        if user is _UNREAD:
+            user = g.entra_user = self.sign_in.user()
+        return cast("dict[str, Any] | None", user)
 
     def _user_ids(self) -> tuple[str | None, str | None] | None:
         """The signed-in user's oid and tid, for the request's log line: only when the request read its session."""
@@ -238,13 +242,14 @@ class EntraSignIn:
 def _bounded_chunked_body(limit: int) -> None:
     """A 413 for a chunked body over the limit, as for a declared one. Werkzeug reads a chunked body only up to
     MAX_CONTENT_LENGTH and silently drops the rest: a form would be parsed from a truncated body."""
-    if request.content_length is not None or "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+    environ = request.environ
+    if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or request.content_length is not None:
         return
-    body = request.environ["wsgi.input"].read(limit + 1)
+    body = environ["wsgi.input"].read(limit + 1)
     if len(body) > limit:
         abort(413)
-    request.environ["wsgi.input"] = io.BytesIO(body)
-    request.environ["CONTENT_LENGTH"] = str(len(body))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def _text_claim(claims: dict[str, Any], name: str) -> str | None:

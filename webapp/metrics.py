@@ -165,6 +165,8 @@ class CountedStore:
     def __init__(self, store: SessionStore, kind: str):
         self._store = store
         self._kind = kind
+        # Each operation's counter, looked up on its first use only: labels() locks and checks its values.
+        self._operations: dict[str, Any] = {}
 
     @property
     def wrapped(self) -> SessionStore:
@@ -172,7 +174,10 @@ class CountedStore:
         return self._store
 
     def _do(self, operation: str, *args: Any) -> Any:
-        STORE_OPERATIONS.labels(self._kind, operation).inc()
+        counter = self._operations.get(operation)
+        if counter is None:
+            counter = self._operations[operation] = STORE_OPERATIONS.labels(self._kind, operation)
+        counter.inc()
         try:
             return getattr(self._store, operation)(*args)
         except StoreUnavailable:
@@ -272,9 +277,17 @@ def _start_timer() -> None:
 def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     if started is not None:
-        route = request.url_rule.rule if request.url_rule is not None else "other"
-        REQUEST_DURATION.labels(route, str(response.status_code)).observe(time.perf_counter() - started)
+        rule = request.url_rule
+        _duration(rule.rule if rule is not None else "other", response.status_code).observe(
+            time.perf_counter() - started
+        )
     return response
+
+
+@functools.lru_cache(maxsize=4096)  # bounded like the labels: URL rules times the HTTP statuses
+def _duration(route: str, status: int) -> Any:
+    """REQUEST_DURATION's child for a route and status, looked up once (labels() locks and checks each call)."""
+    return REQUEST_DURATION.labels(route, str(status))
 
 
 def _serve_port(exposed: CollectorRegistry, address: tuple[str, int]) -> None:

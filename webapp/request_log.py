@@ -24,6 +24,7 @@ from . import probes
 log = logging.getLogger(__name__)
 
 HEADER = "X-Request-ID"
+_ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # the header, as WSGI names it
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # Extra fields a record may carry, in the order a line shows them (what LOG_FORMAT=json adds to each object).
 FIELDS = (
@@ -79,7 +80,8 @@ def install(app: Flask, user_ids: UserIds, log_format: Literal["text", "json"] |
         return response
 
     def finished(sender: Flask, response: Response, **extra: Any) -> None:
-        if "request_started_at" not in g or request.blueprint == probes.BLUEPRINT:  # probes: not logged
+        started = g.get("request_started_at")
+        if started is None or request.blueprint == probes.BLUEPRINT:  # probes: not logged
             return
         rule = request.url_rule
         ids = user_ids() or (None, None)
@@ -87,7 +89,7 @@ def install(app: Flask, user_ids: UserIds, log_format: Literal["text", "json"] |
             "method": request.method,
             "route": rule.rule if rule is not None else "(no route)",
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - g.request_started_at) * 1000, 1),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "oid": ids[0],
             "tid": ids[1],
         }
@@ -99,7 +101,7 @@ def install(app: Flask, user_ids: UserIds, log_format: Literal["text", "json"] |
 
 
 def _begin() -> None:
-    incoming = request.headers.get(HEADER, "")
+    incoming = request.environ.get(_ENVIRON_KEY, "")
     g.request_id = incoming if _SANE_ID.fullmatch(incoming) else secrets.token_hex(16)
     g.request_started_at = time.perf_counter()
 
@@ -108,12 +110,19 @@ class RequestFields(logging.Filter):
     """Adds the request id to every record logged during a request, and None for each field a record lacks."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, _FILLED, False):  # another handler's filter, or the formatter, did it already
+            return True
         if getattr(record, "request_id", None) is None:
             record.request_id = request_id()
         for name in FIELDS:
             if not hasattr(record, name):
                 setattr(record, name, None)
+        setattr(record, _FILLED, True)
         return True
+
+
+_FILLED = "_webapp_fields"
+_REQUEST_FIELDS = RequestFields()
 
 
 class JsonFormatter(logging.Formatter):
@@ -139,12 +148,24 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        self._second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
-        RequestFields().filter(record)  # also when this formatter serves a handler without the filter
+        _REQUEST_FIELDS.filter(record)  # also when this formatter serves a handler without the filter
         line = super().format(record)
         shown = " ".join(f"{name}={value}" for name in self.SHOWN if (value := getattr(record, name)) is not None)
         return f"{line} {shown}" if shown else line
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """As logging's, with the date and time of day formatted once per second, not once per record."""
+        if datefmt:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        formatted, text = self._second
+        if formatted != second:
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (second, text)
+        return self.default_msec_format % (text, record.msecs) if self.default_msec_format else text
 
 
 def formatter(log_format: Literal["text", "json"]) -> logging.Formatter:

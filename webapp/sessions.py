@@ -304,7 +304,10 @@ class _RecentlyOpened:
 def _copy(value: Any) -> Any:
     """A deep copy of JSON-shaped data (dicts, lists, immutable leaves), far cheaper than copy.deepcopy."""
     if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
+        return {key: item if type(item) in _LEAVES else _copy(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_copy(item) for item in value]
+        return [item if type(item) in _LEAVES else _copy(item) for item in value]
     return value
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})  # JSON's immutable values: shared, not copied
