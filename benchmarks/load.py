@@ -7,6 +7,7 @@ Every run is bounded twice: by a number of requests and by a duration.
 """
 
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -26,16 +27,25 @@ def run_load(
     host: str = "localhost",
     timeout: float = 60,
 ) -> dict:
-    """Run a load in a child process; return {"count", "seconds", "statuses", "latencies", "bytes"}."""
-    job = {
-        "host": host,
-        "port": url_port,
-        "path": path,
-        "cookies": cookies,
-        "connections": connections,
-        "seconds": seconds,
-        "max_requests": max_requests,
-    }
+    """Run a load in a child process; return {"count", "seconds", "statuses", "latencies", "bytes", "errors"}."""
+    target = {"port": url_port, "path": path, "cookies": cookies}
+    return run_interleaved([target], connections, seconds, max_requests, host, timeout)[0]
+
+
+def run_interleaved(
+    targets: list,
+    connections: int,
+    seconds: float,
+    max_requests: int,
+    host: str = "localhost",
+    timeout: float = 60,
+) -> list:
+    """Load several servers at once, request by request: each client connection sends one request to every target
+    ({"port", "path", "cookies"}) in turn, in a new random order each turn, so that whatever else the machine is
+    doing meanwhile falls on all of them alike. Returns one result (as run_load's) per target, in their order;
+    "seconds" is the whole load's."""
+    job = {"host": host, "targets": targets, "connections": connections, "seconds": seconds}
+    job["max_requests"] = max_requests
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.load"],
         input=json.dumps(job),
@@ -103,57 +113,77 @@ def _request(host, port, path, cookie) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def generate(job: dict) -> dict:
-    """Run job's connections until max_requests responses or seconds have passed, whichever comes first."""
-    cookies = job["cookies"] or [""]
-    connections = [
-        _Connection(
-            job["host"], job["port"], _request(job["host"], job["port"], job["path"], cookies[i % len(cookies)])
+class _Tally:
+    """What one target answered."""
+
+    def __init__(self):
+        self.statuses, self.latencies, self.sizes, self.errors = {}, [], [], []
+
+    def result(self, seconds: float) -> dict:
+        return {
+            "count": len(self.latencies),
+            "seconds": seconds,
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+            "latencies": self.latencies,
+            "bytes": max(self.sizes) if self.sizes else 0,
+            "errors": self.errors[:10],
+        }
+
+
+def generate(job: dict) -> list:
+    """Run job's connections until max_requests responses (all targets together) or seconds have passed, whichever
+    comes first; each connection to every target in turn, in a random order each turn."""
+    host, targets = job["host"], job["targets"]
+    clients = []
+    for number in range(job["connections"]):
+        cookies = [(t["cookies"] or [""])[number % max(1, len(t["cookies"]))] for t in targets]
+        clients.append(
+            [
+                _Connection(host, t["port"], _request(host, t["port"], t["path"], c))
+                for t, c in zip(targets, cookies, strict=True)
+            ]
         )
-        for i in range(job["connections"])
-    ]
     lock = threading.Lock()
-    statuses, latencies, sizes, errors = {}, [], [], []
+    tallies = [_Tally() for _ in targets]
     issued = [0]
     deadline = time.perf_counter() + job["seconds"]
 
-    def worker(connection):
+    def worker(number, connections):
+        order = list(range(len(targets)))
+        shuffle = random.Random(number).shuffle
         try:
             while time.perf_counter() < deadline:
-                with lock:
-                    if issued[0] >= job["max_requests"]:
-                        return
-                    issued[0] += 1
-                started = time.perf_counter()
-                try:
-                    status, length = connection.get()
-                except (OSError, ValueError, IndexError) as error:
-                    connection.close()
-                    status, length = 0, 0
-                    errors.append(type(error).__name__)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    statuses[status] = statuses.get(status, 0) + 1
-                    latencies.append(elapsed)
-                    sizes.append(length)
+                shuffle(order)
+                for index in order:
+                    with lock:
+                        if issued[0] >= job["max_requests"]:
+                            return
+                        issued[0] += 1
+                    connection, tally = connections[index], tallies[index]
+                    started = time.perf_counter()
+                    try:
+                        status, length = connection.get()
+                    except (OSError, ValueError, IndexError) as error:
+                        connection.close()
+                        status, length = 0, 0
+                        tally.errors.append(type(error).__name__)
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        tally.statuses[status] = tally.statuses.get(status, 0) + 1
+                        tally.latencies.append(elapsed)
+                        tally.sizes.append(length)
         finally:
-            connection.close()
+            for connection in connections:
+                connection.close()
 
-    threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in connections]
+    threads = [threading.Thread(target=worker, args=(n, c), daemon=True) for n, c in enumerate(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(job["seconds"] + SOCKET_TIMEOUT + 5)
     elapsed = time.perf_counter() - started
-    return {
-        "count": len(latencies),
-        "seconds": elapsed,
-        "statuses": {str(k): v for k, v in statuses.items()},
-        "latencies": latencies,
-        "bytes": max(sizes) if sizes else 0,
-        "errors": errors[:10],
-    }
+    return [tally.result(elapsed) for tally in tallies]
 
 
 if __name__ == "__main__":

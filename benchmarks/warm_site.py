@@ -127,13 +127,27 @@ def _wait_until_serving(url: str, process: subprocess.Popen, name: str):
 
 
 @contextlib.contextmanager
-def _process(name: str, command: list, env: dict, ready_url: str | None = None):
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
-    )
+def _process(name: str, command: list, env: dict, ready_url: str | None = None, log: Path | None = None):
+    """The command running; its stderr (for an app: a line per request) into log, when given, so that where the
+    benchmark's own stderr goes (a terminal, a file) does not change what the servers pay for their logs."""
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(open(log, "ab")) if log else None  # the child keeps its own copy
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            preexec_fn=_die_with_parent,
+        )
     try:
         if ready_url:
-            _wait_until_serving(ready_url, process, name)
+            try:
+                _wait_until_serving(ready_url, process, name)
+            except RuntimeError as error:
+                tail = log.read_text(errors="replace")[-2000:] if log else ""
+                raise RuntimeError(f"{error}\n{tail}") from None
         yield process
     finally:
         process.terminate()
@@ -221,8 +235,12 @@ class WarmSite:
         settings = self.settings(port, store)
         env = {**os.environ, **settings, "PYTHONDONTWRITEBYTECODE": "1"}
         command = [sys.executable, "-m", "gunicorn", *self.flags, "--bind", f"127.0.0.1:{port}", module]
-        process = self._stack.enter_context(_process(name, command, env, f"http://127.0.0.1:{port}/"))
+        process = self._stack.enter_context(_process(name, command, env, f"http://127.0.0.1:{port}/", self.log(name)))
         return Server(name, port, process, settings)
+
+    def log(self, name: str) -> Path:
+        """Where the server of that name writes its stderr."""
+        return self.workdir / f"{name.replace(' ', '-')}.log"
 
     def start_bare(self, name: str, page_bytes: int) -> Server:
         port = free_port()
@@ -236,7 +254,7 @@ class WarmSite:
             f"127.0.0.1:{port}",
             "benchmarks.bare_app:app",
         ]
-        process = self._stack.enter_context(_process(name, command, env, f"http://127.0.0.1:{port}/"))
+        process = self._stack.enter_context(_process(name, command, env, f"http://127.0.0.1:{port}/", self.log(name)))
         return Server(name, port, process)
 
     @staticmethod

@@ -75,7 +75,7 @@ def install(app: Flask, user_ids: UserIds, log_format: Literal["text", "json"] |
 
     @app.after_request
     def echo_id(response: Response) -> Response:
-        if rid := request_id():
+        if rid := g.get("request_id"):
             response.headers[HEADER] = rid
         return response
 
