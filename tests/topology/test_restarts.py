@@ -2,6 +2,8 @@
 and Redis restarted, while users are signed in and a client keeps asking for a signed-in page every 50 ms."""
 
 import collections
+import concurrent.futures
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -136,3 +138,57 @@ def test_redis_restart_is_a_clear_page_meanwhile_and_nothing_is_lost(site, repor
         f"Redis restart: polls every 50 ms answered {dict(poller.statuses)}; a new sign-in worked again "
         f"{back_after:.2f} s after Redis started; {USERS} of {USERS} sessions still there"
     )
+
+
+def test_requests_in_flight_finish_when_their_server_stops(site, report):
+    """A stop is graceful (KillSignal=SIGTERM, gunicorn's graceful_timeout): users pages that are waiting on Graph
+    when their server is told to stop are answered in full, on both servers, and the next ones go elsewhere."""
+    people = sign_in_users(site, 4)
+    log_start = len(site.nginx.access_log())
+    stopping = site.apps[0]
+    site.mock.state.configure(graph_latency=1.5)
+    try:
+
+        def users_page(person):
+            cookie, _name = person
+            http = requests.Session()
+            http.verify, http.trust_env = str(site.ca_pem), False
+            return http.get(f"{site.url}/call_api", headers={"Cookie": f"{COOKIE}={cookie}"}, timeout=30)
+
+        with concurrent.futures.ThreadPoolExecutor(len(people)) as pool:
+            pages = [pool.submit(users_page, person) for person in people]
+            time.sleep(0.5)  # every request is now waiting on Graph, two on each server
+            started = time.monotonic()
+            stopping.service.stop()
+            stopped_after = time.monotonic() - started
+            answers = [page.result() for page in pages]
+    finally:
+        site.mock.state.configure(graph_latency=0.0)
+        stopping.service.start()
+        stopping.service.wait_until_ready(stopping.direct_url)
+    assert [answer.status_code for answer in answers] == [200] * len(people), [a.text[:200] for a in answers]
+    assert all("<table" in answer.text for answer in answers)
+    pages_log = [line for line in site.nginx.access_log()[log_start:] if '"GET /call_api ' in line]
+    assert [line for line in pages_log if f"upstream=127.0.0.1:{stopping.port} upstream_status=200" in line], (
+        "none of the pages in flight was on the server that stopped:\n" + "\n".join(pages_log)
+    )
+    report(
+        f"graceful stop: {len(people)} users pages in flight (Graph answering after 1.5 s) all answered 200 while "
+        f"one server stopped ({stopped_after:.1f} s to exit)"
+    )
+
+
+def test_reload_replaces_workers_without_a_refused_request(site, report):
+    """systemctl reload (ExecReload: SIGHUP): gunicorn starts new workers and retires the old ones on the same
+    socket, so nothing is refused and nobody is signed out."""
+    people = sign_in_users(site, 4)
+    unit = site.apps[0].service.unit()
+    assert unit["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]
+    with Poller(f"{site.url}/", f"{COOKIE}={people[0][0]}", str(site.ca_pem)) as poller:
+        time.sleep(0.3)
+        for app in site.apps:
+            app.service.process.send_signal(signal.SIGHUP)
+            time.sleep(1.5)
+    assert set(poller.statuses) == {"200"}, poller.statuses
+    assert lost_sessions(site, people) == []
+    report(f"reload (SIGHUP) of both app servers: {poller.total} of {poller.total} polls every 50 ms answered 200")
