@@ -26,6 +26,18 @@ def chromium():
 
 
 @pytest.fixture
+def tls_page(chromium):
+    """A Chromium page in a context of its own that accepts the tests' https servers, whose certificates come from
+    throwaway CAs it is not given."""
+    context = chromium.new_context(ignore_https_errors=True)
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
 def live_app(mock_authority, tmp_path):
     """The app, served by a real WSGI server on a free port, configured for the mock authority."""
     with serve_app(app_settings(mock_authority, tmp_path)) as (app, url):

@@ -34,16 +34,6 @@ def https_app(mock_authority, tmp_path):
         yield url
 
 
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(ignore_https_errors=True)
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
 def _cookies(page, prefix):
     return [cookie for cookie in page.context.cookies() if cookie["name"].startswith(prefix)]
 
@@ -51,7 +41,8 @@ def _cookies(page, prefix):
 PENDING = ("__Host-signin-", "__Secure-signin-")  # the pending sign-in's cookie, whichever prefix it has
 
 
-def test_https_session_cookie_is_host_prefixed_and_gone_after_sign_out(https_app, page, mock_authority, chromium):
+def test_https_session_cookie_is_host_prefixed_and_gone_after_sign_out(https_app, tls_page, mock_authority, chromium):
+    page = tls_page
     page.goto(f"{https_app}/login")
     [pending] = _cookies(page, PENDING)
     assert pending["secure"] and pending["httpOnly"], pending

@@ -6,18 +6,8 @@ import pytest
 pytestmark = [pytest.mark.topology, pytest.mark.browser]
 
 
-@pytest.fixture
-def page(chromium):
-    # nginx's certificate is from the test's own CA, which Chromium is not given: it is told to accept it.
-    context = chromium.new_context(ignore_https_errors=True)
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def test_sign_in_users_page_and_sign_out_in_chromium(site, page):
+def test_sign_in_users_page_and_sign_out_in_chromium(site, tls_page):
+    page = tls_page  # nginx's certificate is from the test's own CA
     log_start = len(site.nginx.access_log())
     logouts_before = len(site.mock.state.logouts)
     first = page.goto(f"{site.url}/")
