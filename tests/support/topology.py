@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -83,14 +83,9 @@ class Nginx:
         )
         return main
 
-    def command(self, *extra: str) -> list[str]:
+    def command(self) -> list[str]:
         binary = require("nginx", "apt-get install nginx; .ci/run installs it")
-        return [binary, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"), "-e", "stderr", *extra]
-
-    def test_config(self) -> subprocess.CompletedProcess:
-        """`nginx -t` on the rendered configuration."""
-        self.write_config()
-        return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)
+        return [binary, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"), "-e", "stderr"]
 
     def start(self) -> None:
         self.write_config()
@@ -122,7 +117,6 @@ class SystemdService:
     runtime: Path
     log_path: Path
     process: subprocess.Popen | None = None
-    settings: dict[str, str] = field(default_factory=dict)
 
     def unit(self) -> dict[str, list[str]]:
         """The [Service] section: each key's values in order, with %i and the mapped paths substituted."""
