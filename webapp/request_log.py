@@ -110,14 +110,14 @@ class RequestFields(logging.Filter):
     """Adds the request id to every record logged during a request, and None for each field a record lacks."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, _FILLED, False):  # another handler's filter, or the formatter, did it already
+        fields = record.__dict__  # a record's attributes (these names are neither properties nor slots)
+        if fields.get(_FILLED):  # another handler's filter, or the formatter, did it already
             return True
-        if getattr(record, "request_id", None) is None:
-            record.request_id = request_id()
+        if fields.get("request_id") is None:
+            fields["request_id"] = request_id()
         for name in FIELDS:
-            if not hasattr(record, name):
-                setattr(record, name, None)
-        setattr(record, _FILLED, True)
+            fields.setdefault(name, None)
+        fields[_FILLED] = True
         return True
 
 

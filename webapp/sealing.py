@@ -9,6 +9,7 @@ it keys the HMACs (CSRF tokens, index names) and the pending sign-in cookies.
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -59,7 +60,7 @@ class Ticket:
     def cookie(self) -> str:
         return b64(self.id + self.secret)
 
-    @property
+    @functools.cached_property  # read on every request of the session: hashed once per ticket
     def store_key(self) -> str:
         # A hash, so that the store's key names do not reveal even the id half of any cookie.
         return hashlib.sha256(b"session-key|" + self.id).hexdigest()[:32]

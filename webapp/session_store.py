@@ -70,9 +70,13 @@ class FileStore:
 
     def get(self, key: str) -> bytes | None:
         try:
-            with _errors(), open(self._path(key, ".s"), "rb") as file:
-                fcntl.flock(file, fcntl.LOCK_SH)
-                blob = file.read()
+            with _errors():
+                fd = os.open(self._path(key, ".s"), os.O_RDONLY)  # no file object: fewer system calls
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH)
+                    blob = _read_all(fd)
+                finally:
+                    os.close(fd)
         except FileNotFoundError:
             return None
         expires = expiry_of(blob)
@@ -165,6 +169,15 @@ def _write_all(fd: int, blob: bytes) -> None:
     offset = 0
     while offset < len(view):
         offset += os.pwrite(fd, view[offset:], offset)
+
+
+def _read_all(fd: int) -> bytes:
+    """The whole file, in one read as a rule: under the shared lock no writer changes its size."""
+    chunks, remaining = [], os.fstat(fd).st_size
+    while remaining > 0 and (chunk := os.read(fd, remaining)):
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 def _read_lines(fd: int) -> list[str]:
