@@ -96,7 +96,19 @@ def _environment_file(path: Path, settings: dict) -> None:
 
 @pytest.fixture(scope="package")
 def site(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("topology")
+    for attempt in range(3):  # a free port can be taken between probing and binding: start again on new ones
+        with contextlib.ExitStack() as stack:
+            try:
+                started = _start_site(stack, tmp_path_factory.mktemp("topology"))
+            except RuntimeError as error:
+                if "Address already in use" in str(error) and attempt < 2:
+                    continue
+                raise
+            yield started
+            return
+
+
+def _start_site(stack: contextlib.ExitStack, directory: Path) -> Site:
     https_port, http_port, *app_ports, redis_port = (servers.free_port() for _ in range(5))
     url = f"https://localhost:{https_port}"
     chain, key, ca_pem = _tls_files(directory)
@@ -107,67 +119,66 @@ def site(tmp_path_factory):
         client_secret=secrets.token_urlsafe(32),
         redirect_uris=(f"{url}/getAToken", f"{url}/"),
     )
-    with contextlib.ExitStack() as stack:
-        mock = stack.enter_context(run_in_thread(config))
-        store = DeployedRedis(redis_port, directory, secrets.token_urlsafe(24), secrets.token_urlsafe(24))
-        store.start()
-        stack.callback(store.stop)
-        env_file = directory / "webapp.env"
-        _environment_file(
-            env_file,
+    mock = stack.enter_context(run_in_thread(config))
+    store = DeployedRedis(redis_port, directory, secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+    store.start()
+    stack.callback(store.stop)
+    env_file = directory / "webapp.env"
+    _environment_file(
+        env_file,
+        {
+            "CLIENT_ID": config.client_id,
+            "CLIENT_SECRET": config.client_secret,
+            "AUTHORITY": mock.authority,
+            "ENDPOINT": mock.graph_endpoint,
+            "SCOPE": "User.ReadBasic.All",
+            "REDIRECT_URI": f"{url}/getAToken",
+            "TRUSTED_PROXIES": "1",
+            "SESSION_TYPE": "redis",
+            "REDIS_URL": store.url,
+            "SECRET_KEY": secrets.token_hex(32),
+            "WEB_CONCURRENCY": APP_WORKERS,
+            "GUNICORN_THREADS": APP_THREADS,
+            "REQUESTS_CA_BUNDLE": mock.ca_bundle,
+        },
+    )
+    apps = []
+    for port in app_ports:
+        runtime = directory / f"run-{port}"
+        service = SystemdService(
+            str(port),
             {
-                "CLIENT_ID": config.client_id,
-                "CLIENT_SECRET": config.client_secret,
-                "AUTHORITY": mock.authority,
-                "ENDPOINT": mock.graph_endpoint,
-                "SCOPE": "User.ReadBasic.All",
-                "REDIRECT_URI": f"{url}/getAToken",
-                "TRUSTED_PROXIES": "1",
-                "SESSION_TYPE": "redis",
-                "REDIS_URL": store.url,
-                "SECRET_KEY": secrets.token_hex(32),
-                "WEB_CONCURRENCY": APP_WORKERS,
-                "GUNICORN_THREADS": APP_THREADS,
-                "REQUESTS_CA_BUNDLE": mock.ca_bundle,
+                "/srv/webapp": str(servers.ROOT),
+                "/etc/webapp/webapp.env": str(env_file),
+                f"/run/webapp-{port}": str(runtime),
             },
+            runtime,
+            directory / f"webapp-{port}.log",
         )
-        apps = []
-        for port in app_ports:
-            runtime = directory / f"run-{port}"
-            service = SystemdService(
-                str(port),
-                {
-                    "/srv/webapp": str(servers.ROOT),
-                    "/etc/webapp/webapp.env": str(env_file),
-                    f"/run/webapp-{port}": str(runtime),
-                },
-                runtime,
-                directory / f"webapp-{port}.log",
-            )
-            service.start()
-            stack.callback(service.stop)
-            apps.append(AppServer(service, port))
-        for app in apps:
-            app.service.wait_until_ready(app.direct_url)
-        nginx = Nginx(
-            directory,
-            {
-                "SERVER_NAME": "localhost",
-                "PUBLIC_ORIGIN": url,
-                "HTTPS_LISTEN": f"127.0.0.1:{https_port}",
-                "HTTP_LISTEN": f"127.0.0.1:{http_port}",
-                "TLS_CERTIFICATE": str(chain),
-                "TLS_CERTIFICATE_KEY": str(key),
-                "APP_SERVER_1": f"127.0.0.1:{app_ports[0]}",
-                "APP_SERVER_2": f"127.0.0.1:{app_ports[1]}",
-                "ACCESS_LOG": str(directory / "access.log"),
-            },
-        )
-        nginx.start()
-        stack.callback(nginx.stop)
-        yield Site(
-            url, f"http://127.0.0.1:{http_port}", ca_pem, mock, nginx, apps, store, directory, APP_WORKERS, APP_THREADS
-        )
+        service.start()
+        stack.callback(service.stop)
+        apps.append(AppServer(service, port))
+    for app in apps:
+        app.service.wait_until_ready(app.direct_url)
+    nginx = Nginx(
+        directory,
+        {
+            "SERVER_NAME": "localhost",
+            "PUBLIC_ORIGIN": url,
+            "HTTPS_LISTEN": f"127.0.0.1:{https_port}",
+            "HTTP_LISTEN": f"127.0.0.1:{http_port}",
+            "TLS_CERTIFICATE": str(chain),
+            "TLS_CERTIFICATE_KEY": str(key),
+            "APP_SERVER_1": f"127.0.0.1:{app_ports[0]}",
+            "APP_SERVER_2": f"127.0.0.1:{app_ports[1]}",
+            "ACCESS_LOG": str(directory / "access.log"),
+        },
+    )
+    nginx.start()
+    stack.callback(nginx.stop)
+    return Site(
+        url, f"http://127.0.0.1:{http_port}", ca_pem, mock, nginx, apps, store, directory, APP_WORKERS, APP_THREADS
+    )
 
 
 @pytest.fixture

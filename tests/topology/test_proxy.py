@@ -139,3 +139,11 @@ def test_tls_1_3_and_1_2_with_forward_secret_aead_ciphers_only(site):
     assert "ALERT_HANDSHAKE_FAILURE" in handshake(site, maximum=ssl.TLSVersion.TLSv1_2, ciphers=cbc_only)
     old = handshake(site, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1, "DEFAULT:@SECLEVEL=0")
     assert "ALERT_PROTOCOL_VERSION" in old, old
+
+
+def test_headers_too_large_are_a_400_page_with_security_headers(site):
+    response = https(site).get(f"{site.url}/", headers={"Cookie": "big=" + "x" * 20_000}, timeout=10)
+    assert response.status_code == 400 and "Bad request" in response.text, response.text[:300]
+    assert "cookies" in response.text
+    for header in SECURITY_HEADERS:
+        assert header in response.headers, header
