@@ -134,6 +134,7 @@ def _start_site(stack: contextlib.ExitStack, directory: Path) -> Site:
             "SCOPE": "User.ReadBasic.All",
             "REDIRECT_URI": f"{url}/getAToken",
             "TRUSTED_PROXIES": "1",
+            "METRICS": "true",  # served at /metrics on each app server, for a scraper: nginx must not pass it on
             "SESSION_TYPE": "redis",
             "REDIS_URL": store.url,
             "SECRET_KEY": secrets.token_hex(32),

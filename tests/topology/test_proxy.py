@@ -147,3 +147,19 @@ def test_headers_too_large_are_a_400_page_with_security_headers(site):
     assert "cookies" in response.text
     for header in SECURITY_HEADERS:
         assert header in response.headers, header
+
+
+def test_metrics_are_served_to_the_scraper_never_through_nginx(site):
+    direct = requests.get(f"{site.apps[0].direct_url}/metrics", timeout=10)
+    assert direct.status_code == 200 and "webapp_request_duration_seconds" in direct.text
+    through_nginx = https(site).get(f"{site.url}/metrics", timeout=10)
+    assert through_nginx.status_code == 404 and "webapp_" not in through_nginx.text, through_nginx.text[:300]
+    assert "Not found" in through_nginx.text
+    for header in SECURITY_HEADERS:
+        assert header in through_nginx.headers, header
+    for spelling in ("/metrics?name[]=webapp_sign_ins_total", "//metrics", "/%6detrics", "/./metrics", "/metrics/"):
+        other = https(site).get(f"{site.url}{spelling}", timeout=10)
+        assert other.status_code == 404 and "webapp_" not in other.text, (spelling, other.text[:200])
+    # An app's own 404 passes through as the app answers it (nginx only replaces its own refusals).
+    missing = https(site).get(f"{site.url}/no-such-page", timeout=10)
+    assert missing.status_code == 404 and "X-Request-ID" in missing.headers
