@@ -104,6 +104,17 @@ class Nginx:
     def access_log(self) -> list[str]:
         return self.access_log_path.read_text(errors="replace").splitlines()
 
+    def logged(self, request_id: str, timeout: float = 5) -> str:
+        """The access-log line of the request nginx gave this id, waiting for it a little: nginx writes it just
+        after the response, so a client may read the log first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [line for line in self.access_log() if line.endswith(f" request_id={request_id}")]
+            if found or time.monotonic() > deadline:
+                assert len(found) == 1, f"{len(found)} access-log lines with request_id={request_id}"
+                return found[0]
+            time.sleep(0.05)
+
 
 @dataclass
 class SystemdService:

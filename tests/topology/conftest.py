@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 import trustme
 
 from mock_authority import MockConfig
@@ -62,6 +63,18 @@ class Site:
 
     def redis_admin(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis.admin_url, socket_timeout=5)
+
+    def log_mark(self) -> int:
+        """How many lines nginx's access log has once every request before this call is in it: a request of
+        its own, whose line nginx (one worker, in order) writes after all earlier ones."""
+        http = requests.Session()
+        http.verify, http.trust_env = str(self.ca_pem), False
+        barrier = self.nginx.logged(http.get(f"{self.url}/healthz", timeout=10).headers["X-Request-ID"])
+        return self.nginx.access_log().index(barrier)
+
+    def log_since(self, mark: int) -> list[str]:
+        """The access-log lines of the requests between log_mark() and now."""
+        return self.nginx.access_log()[mark + 1 : self.log_mark()]
 
     def app_ports_in_log(self, lines: list[str]) -> set[int]:
         """Which app servers nginx passed these access-log lines' requests to."""

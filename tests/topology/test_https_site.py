@@ -8,7 +8,7 @@ pytestmark = [pytest.mark.topology, pytest.mark.browser]
 
 def test_sign_in_users_page_and_sign_out_in_chromium(site, tls_page):
     page = tls_page  # nginx's certificate is from the test's own CA
-    log_start = len(site.nginx.access_log())
+    log_start = site.log_mark()
     logouts_before = len(site.mock.state.logouts)
     first = page.goto(f"{site.url}/")
     page.wait_for_url(f"{site.url}/login")
@@ -38,7 +38,7 @@ def test_sign_in_users_page_and_sign_out_in_chromium(site, tls_page):
     assert logout.post_logout_redirect_uri == f"{site.url}/" and logout.redirect_accepted, logout
     assert not [c for c in page.context.cookies() if c["name"] == "__Host-session"], "the cookie outlived sign-out"
 
-    lines = site.nginx.access_log()[log_start:]
+    lines = site.log_since(log_start)
     assert site.app_ports_in_log(lines) == {app.port for app in site.apps}, "both app servers answered:\n" + "\n".join(
         lines
     )
@@ -48,9 +48,9 @@ def test_sign_in_started_on_one_server_completes_on_the_other(site):
     """The pending sign-in lives in its sealed cookie and the session in Redis, so which server answers never
     matters: nginx shares requests out in turn, and the sign-in's two requests land on different servers."""
     browser = site.browser()
-    log_start = len(site.nginx.access_log())
+    log_start = site.log_mark()
     assert browser.sign_in().h1.startswith("Welcome")
-    lines = site.nginx.access_log()[log_start:]
+    lines = site.log_since(log_start)
     [login] = [line for line in lines if '"GET /login ' in line]
     [callback] = [line for line in lines if '"GET /getAToken ' in line]
     assert site.app_ports_in_log([login]) != site.app_ports_in_log([callback]), "\n".join(lines)

@@ -144,7 +144,7 @@ def test_requests_in_flight_finish_when_their_server_stops(site, report):
     """A stop is graceful (KillSignal=SIGTERM, gunicorn's graceful_timeout): users pages that are waiting on Graph
     when their server is told to stop are answered in full, on both servers, and the next ones go elsewhere."""
     people = sign_in_users(site, 4)
-    log_start = len(site.nginx.access_log())
+    log_start = site.log_mark()
     stopping = site.apps[0]
     site.mock.state.configure(graph_latency=1.5)
     try:
@@ -168,7 +168,7 @@ def test_requests_in_flight_finish_when_their_server_stops(site, report):
         stopping.service.wait_until_ready(stopping.direct_url)
     assert [answer.status_code for answer in answers] == [200] * len(people), [a.text[:200] for a in answers]
     assert all("<table" in answer.text for answer in answers)
-    pages_log = [line for line in site.nginx.access_log()[log_start:] if '"GET /call_api ' in line]
+    pages_log = [line for line in site.log_since(log_start) if '"GET /call_api ' in line]
     assert [line for line in pages_log if f"upstream=127.0.0.1:{stopping.port} upstream_status=200" in line], (
         "none of the pages in flight was on the server that stopped:\n" + "\n".join(pages_log)
     )
