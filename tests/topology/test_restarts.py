@@ -192,3 +192,29 @@ def test_reload_replaces_workers_without_a_refused_request(site, report):
     assert set(poller.statuses) == {"200"}, poller.statuses
     assert lost_sessions(site, people) == []
     report(f"reload (SIGHUP) of both app servers: {poller.total} of {poller.total} polls every 50 ms answered 200")
+
+
+def test_redis_runs_the_deploy_settings_and_the_app_user_reaches_only_its_keys(site):
+    """deploy/redis/webapp.conf is in effect, and the ACL its comment gives the app is the one the app works with."""
+    import redis
+
+    sign_in_users(site, 1)
+    with site.redis_admin() as admin:
+        assert admin.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+        assert admin.config_get("appendonly") == {"appendonly": "yes"}
+        keys = admin.keys("*")
+        assert keys and all(key.startswith(b"entra:") for key in keys), keys
+        admin.set("other-app:secret", "x")
+        try:
+            with redis.Redis.from_url(site.redis.url) as app_user:
+                assert app_user.ping()
+                with pytest.raises(redis.exceptions.NoPermissionError):
+                    app_user.get("other-app:secret")
+                with pytest.raises(redis.exceptions.NoPermissionError):
+                    app_user.flushall()
+        finally:
+            admin.delete("other-app:secret")
+    anonymous = redis.Redis(host="127.0.0.1", port=site.redis.port, socket_timeout=5)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.ping()
+    anonymous.close()
