@@ -107,6 +107,10 @@ class Person:
             self.documents[response.url] = response.status
 
     def _on_request_failed(self, request):
+        # A subresource (a favicon, say) still loading when the person clicks on is cancelled by Chromium as the
+        # page goes: nothing a person meets. Any other failure, or a cancelled page load, is.
+        if request.failure == "net::ERR_ABORTED" and not request.is_navigation_request():
+            return
         self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def _on_navigated(self, frame):
